@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: MIT
+# Open Identity Agent. `make help` lists the targets.
+
+SHELL      := /bin/bash
+GO         ?= go
+VERSION    := $(shell cat VERSION)
+BUILD      := build
+BIN        := $(BUILD)/bin
+FUZZTIME   ?= 30s
+GOFLAGS    ?=
+export CGO_ENABLED := 1
+
+# Pinned tools, run through `go run` so that nothing is installed by hand.
+STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+# The commands the project ships or tests with; each is ./<dir>/cmd/<name>.
+COMMANDS = $(patsubst %/,%,$(dir $(wildcard host/cmd/*/main.go installer/cmd/*/main.go e2e/cmd/*/main.go)))
+
+# Area fragments (mk/*.mk) append to these: commands, prerequisites of
+# build, test and lint, and extra packages to lint.
+BUILD_DEPS :=
+TEST_DEPS  :=
+LINT_DEPS  :=
+
+.PHONY: all help deps build test test-go lint fuzz clean
+all: build
+
+help:
+	@echo "make demo    log in with a virtual smartcard in a real browser"
+	@echo "make test    install what is missing, build, run every test"
+	@echo "make build   build the commands into $(BIN)/"
+	@echo "make lint    go vet, staticcheck, cross-OS vet, extension lint"
+	@echo "make fuzz    run every fuzz target for FUZZTIME (default 30s)"
+	@echo "make clean   remove $(BUILD)/"
+
+include $(sort $(wildcard mk/*.mk))
+
+deps:
+	@scripts/deps.sh
+	@$(GO) mod download
+
+build: deps $(BUILD_DEPS)
+	@mkdir -p $(BIN)
+	$(GO) build -trimpath -o $(BIN)/ $(addprefix ./,$(COMMANDS))
+
+# test runs every test: first what other areas add (extension tests), then
+# the Go tests with the race detector. It ends with the go test summary.
+test: build $(TEST_DEPS) test-go
+
+test-go:
+	OIA_BIN=$(abspath $(BIN)) $(GO) test -race -count=1 -timeout 20m ./...
+
+lint: deps $(LINT_DEPS)
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+
+# fuzz runs each Fuzz target for FUZZTIME; the seed corpora in testdata/ run
+# in every `go test` anyway.
+fuzz: deps
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' .); do \
+		pkg=./$$(dirname $$f); \
+		for t in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | cut -d' ' -f2); do \
+			echo "fuzz $$pkg $$t for $(FUZZTIME)"; \
+			$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+clean:
+	rm -rf $(BUILD)
