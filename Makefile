@@ -41,7 +41,7 @@ deps:
 
 build: deps $(BUILD_DEPS)
 	@mkdir -p $(BIN)
-	$(GO) build -trimpath -o $(BIN)/ $(addprefix ./,$(COMMANDS))
+	$(if $(COMMANDS),$(GO) build -trimpath -o $(BIN)/ $(addprefix ./,$(COMMANDS)))
 
 # test runs every test: first what other areas add (extension tests), then
 # the Go tests with the race detector. It ends with the go test summary.
