@@ -255,9 +255,19 @@ type StatusBody struct {
 
 // HelloBody is the body of the host's hello frame and of a hello result.
 type HelloBody struct {
-	Protocol string `json:"protocol"`
-	Version  string `json:"version"`
-	State    State  `json:"state"`
+	Protocol string   `json:"protocol"`
+	Version  string   `json:"version"`
+	State    State    `json:"state"`
+	Settings Settings `json:"settings"`
+}
+
+// Settings are the host's configuration values that the extension needs too
+// (docs/protocol.md §3.2).
+type Settings struct {
+	AllowedOrigins     []string `json:"allowedOrigins"`
+	AllowFrames        bool     `json:"allowFrames"`
+	PromptOnCardInsert bool     `json:"promptOnCardInsert"`
+	PINTimeoutSeconds  int      `json:"pinTimeoutSeconds"`
 }
 
 // Hello is the frame the host sends first (docs/protocol.md §3.2).
