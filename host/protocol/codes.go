@@ -48,6 +48,7 @@ const (
 	CodeInvalidState         Code = "INVALID_STATE"
 	CodeNoExtension          Code = "NO_EXTENSION"
 	CodeRateLimited          Code = "RATE_LIMITED"
+	CodeHostExited           Code = "HOST_EXITED"
 )
 
 // Legacy Ticket API error groups (TCK_ERR_GRP_* in ticket_api.h).
@@ -99,6 +100,7 @@ var Codes = []CodeInfo{
 	{CodeInvalidState, 0, "the request does not fit the current state"},
 	{CodeNoExtension, legacyConfig | 0x02, "the open identity agent extension is not installed, or this site is not allowed"},
 	{CodeRateLimited, legacyGeneric | 0x06, "too many requests: slow down"},
+	{CodeHostExited, 0, "oia-host stopped during the request: try again"},
 }
 
 var codeIndex = func() map[Code]CodeInfo {

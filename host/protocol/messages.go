@@ -24,6 +24,10 @@ const (
 	MaxPINLen    = 64
 	MaxRoleIDLen = 64
 	MaxFieldLen  = 256 // protocol and extension version strings
+
+	// The bounds of the passcode timeout, in seconds, wherever it is set.
+	MinPINTimeoutSeconds = 10
+	MaxPINTimeoutSeconds = 600
 )
 
 // State is a login state; the strings are the names on the wire
@@ -70,7 +74,7 @@ const (
 // requestFields lists, per request type, the fields besides id and type that
 // the request may carry, and whether each is required.
 var requestFields = map[RequestType]map[string]bool{
-	ReqHello:           {"protocol": false, "extension": false},
+	ReqHello:           {"protocol": false, "extension": false, "settings": false},
 	ReqStatus:          {},
 	ReqLogin:           {"origin": true},
 	ReqGetTicket:       {"origin": true},
@@ -92,6 +96,15 @@ type Request struct {
 	Origin    string      `json:"origin,omitempty"`
 	PIN       string      `json:"pin,omitempty"`
 	RoleID    string      `json:"roleId,omitempty"`
+	// Settings are the policy overrides a hello request may carry.
+	Settings *SettingsOverride `json:"settings,omitempty"`
+}
+
+// SettingsOverride holds the settings an extension's hello may carry from the
+// browser's policy (docs/protocol.md §3.2). Nil fields are not set.
+type SettingsOverride struct {
+	PromptOnCardInsert *bool `json:"promptOnCardInsert,omitempty"`
+	PINTimeoutSeconds  *int  `json:"pinTimeoutSeconds,omitempty"`
 }
 
 // String describes r for logs, without the passcode.
@@ -176,6 +189,18 @@ func DecodeRequest(data []byte) (r Request, id string, err error) {
 		if *f.dst, err = str(f.name, f.max); err != nil {
 			return r, id, err
 		}
+	}
+	if v, ok := raw["settings"]; ok {
+		var so SettingsOverride
+		d := json.NewDecoder(bytes.NewReader(v))
+		d.DisallowUnknownFields()
+		if err := d.Decode(&so); err != nil {
+			return r, id, Errorf(CodeBadRequest, "field \"settings\" must be an object with promptOnCardInsert and pinTimeoutSeconds only")
+		}
+		if so.PINTimeoutSeconds != nil && (*so.PINTimeoutSeconds < MinPINTimeoutSeconds || *so.PINTimeoutSeconds > MaxPINTimeoutSeconds) {
+			return r, id, Errorf(CodeBadRequest, "pinTimeoutSeconds must be between %d and %d", MinPINTimeoutSeconds, MaxPINTimeoutSeconds)
+		}
+		r.Settings = &so
 	}
 	return r, id, nil
 }
