@@ -28,7 +28,9 @@ func TestDecodeRequest(t *testing.T) {
 			func(r Request) bool { return r.Origin == "https://a.nhs.uk" }},
 		{"a pin request", `{"id":"3","type":"pin","pin":"123456"}`, "3", true, func(r Request) bool { return r.PIN == "123456" }},
 		{"hello with policy settings", `{"id":"4","type":"hello","protocol":"1.0","settings":{"promptOnCardInsert":false,"pinTimeoutSeconds":60}}`, "4", true,
-			func(r Request) bool { return r.Settings != nil && !*r.Settings.PromptOnCardInsert && *r.Settings.PINTimeoutSeconds == 60 }},
+			func(r Request) bool {
+				return r.Settings != nil && !*r.Settings.PromptOnCardInsert && *r.Settings.PINTimeoutSeconds == 60
+			}},
 		{"not an object", `[1,2]`, "", false, nil},
 		{"no id: cannot be answered by id", `{"type":"status"}`, "", false, nil},
 		{"id is not a string", `{"id":7,"type":"status"}`, "", false, nil},

@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The Open Identity Agent authors
+
+// Package config loads the host's configuration: the defaults, then a
+// system file that IT manages, then a per-user file.
+//
+// # Files
+//
+// Both files are JSON objects with the keys of [Config]. The system file is
+// /etc/oia/config.json on Linux, /Library/Application Support/OIA/config.json
+// on macOS and %ProgramData%\OIA\config.json on Windows; the user file is
+// config.json in the user's configuration folder under oia (Linux, Windows)
+// or OIA (macOS). OIA_SYSTEM_CONFIG and OIA_CONFIG name other files (tests,
+// the demo). A missing file is not an error; an unknown key, a value of the
+// wrong type or a bad value is, and the error names the file and the key.
+//
+// # Security keys
+//
+// The keys that decide whom the host trusts — the broker (environment, URL,
+// CA bundle), the allowed origins and frames, the allowed extensions and the
+// PKCS#11 modules — cannot be loosened by the user file once the system file
+// sets them: a scalar key set by the system file ignores the user's value,
+// and a list keeps only the user's entries that the system list also has.
+// What was ignored is reported in [Config.Notes].
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/openidentityagent/oia/host/broker"
+	"github.com/openidentityagent/oia/host/origin"
+	"github.com/openidentityagent/oia/host/protocol"
+)
+
+// Config is the effective configuration. The json names are the keys of the
+// files.
+type Config struct {
+	// BrokerEnvironment is live, int, dep, training or dev
+	// (nhs-broker-protocol.md §2.1).
+	BrokerEnvironment string `json:"brokerEnvironment"`
+	// BrokerURL, when set, overrides the environment's base URL.
+	BrokerURL string `json:"brokerURL"`
+	// CABundle is a PEM file of extra trust anchors for the broker's TLS,
+	// added to the system roots (the NHS roots where the OS lacks them).
+	CABundle string `json:"caBundle"`
+	// UserAgent is sent to the broker; empty means the genuine clients' one.
+	UserAgent string `json:"userAgent"`
+	// SignatureHash is the challenge's CMS digest: sha1 (as every captured
+	// genuine client) or sha256.
+	SignatureHash string `json:"signatureHash"`
+	// PKCS11Modules are the smartcard middleware libraries to load.
+	PKCS11Modules []string `json:"pkcs11Modules"`
+	// AllowedOrigins are the web origins that may ask for the ticket.
+	AllowedOrigins []string `json:"allowedOrigins"`
+	// AllowFrames lets allowed origins ask from inside frames.
+	AllowFrames bool `json:"allowFrames"`
+	// AllowedExtensions are the browser extensions that may start the host:
+	// Chrome extension ids and Firefox add-on ids.
+	AllowedExtensions []string `json:"allowedExtensions"`
+	// PromptOnCardInsert asks for the passcode as soon as a card is inserted,
+	// as the Identity Agent does; otherwise the host waits for a page.
+	PromptOnCardInsert bool `json:"promptOnCardInsert"`
+	// PINTimeoutSeconds is how long the passcode and role prompts wait.
+	PINTimeoutSeconds int `json:"pinTimeoutSeconds"`
+	// CardPollMilliseconds is how often the card reader is polled.
+	CardPollMilliseconds int `json:"cardPollMilliseconds"`
+	// LogLevel is error, warn, info or debug.
+	LogLevel string `json:"logLevel"`
+	// LogFile overrides the per-user log file location.
+	LogFile string `json:"logFile"`
+
+	// Sources says where each key's value came from: "default" or a path.
+	Sources map[string]string `json:"-"`
+	// Notes lists user-file values that were ignored, and why.
+	Notes []string `json:"-"`
+	// Locked lists the keys the system file set; a browser policy cannot
+	// override them either.
+	Locked map[string]bool `json:"-"`
+	// DefaultModules is true when PKCS11Modules are the built-in defaults,
+	// which the host loads only where they exist.
+	DefaultModules bool `json:"-"`
+}
+
+// Default extension ids: the development build's Chrome id (fixed by the key
+// in extension/static/dev-key.pub.b64) and the Firefox add-on id.
+const (
+	ChromeDevExtensionID = "jojkkadnmnpkbklmagcdhigmbdlcaoha"
+	FirefoxExtensionID   = "identity-agent@openidentityagent.org"
+)
+
+// securityKeys cannot be loosened by the user file.
+var securityKeys = map[string]bool{
+	"brokerEnvironment": true, "brokerURL": true, "caBundle": true, "pkcs11Modules": true,
+	"allowedOrigins": true, "allowFrames": true, "allowedExtensions": true,
+}
+
+// Default returns the built-in configuration.
+func Default() *Config {
+	c := &Config{
+		BrokerEnvironment:    "live",
+		SignatureHash:        "sha1",
+		PKCS11Modules:        defaultModules(),
+		AllowedOrigins:       []string{"https://*.nhs.uk"},
+		AllowedExtensions:    []string{ChromeDevExtensionID, FirefoxExtensionID},
+		PromptOnCardInsert:   true,
+		PINTimeoutSeconds:    120,
+		CardPollMilliseconds: 500,
+		LogLevel:             "info",
+		Sources:              map[string]string{},
+		Locked:               map[string]bool{},
+		DefaultModules:       true,
+	}
+	for _, k := range keys() {
+		c.Sources[k] = "default"
+	}
+	return c
+}
+
+// Paths names the two configuration files.
+type Paths struct {
+	System string
+	User   string
+}
+
+// DefaultPaths returns the files for this OS and user, or those named by
+// OIA_SYSTEM_CONFIG and OIA_CONFIG.
+func DefaultPaths() Paths {
+	p := Paths{System: systemPath(), User: userPath()}
+	if v := os.Getenv("OIA_SYSTEM_CONFIG"); v != "" {
+		p.System = v
+	}
+	if v := os.Getenv("OIA_CONFIG"); v != "" {
+		p.User = v
+	}
+	return p
+}
+
+// Load reads the files named by p over the defaults. A missing file is
+// skipped; an empty path means no file.
+func Load(p Paths) (*Config, error) {
+	c := Default()
+	for _, f := range []struct {
+		path   string
+		system bool
+	}{{p.System, true}, {p.User, false}} {
+		if f.path == "" {
+			continue
+		}
+		data, err := os.ReadFile(f.path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("config: read %s: %w", f.path, err)
+		}
+		if err := c.apply(f.path, data, f.system); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// maxFileSize bounds a configuration file.
+const maxFileSize = 1 << 20
+
+// fileError is the error for a bad file or key; it carries CONFIG_INVALID.
+func fileError(path, key, format string, args ...any) error {
+	where := path
+	if key != "" {
+		where += ": key " + key
+	}
+	return protocol.Errorf(protocol.CodeConfigInvalid, "config: %s: %s", where, fmt.Sprintf(format, args...))
+}
+
+func (c *Config) apply(path string, data []byte, system bool) error {
+	if len(data) > maxFileSize {
+		return fileError(path, "", "file is over 1 MiB")
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil || raw == nil {
+		return fileError(path, "", "not a JSON object (%v)", err)
+	}
+	v := reflect.ValueOf(c).Elem()
+	fields := fieldsByKey()
+	// Apply in a fixed order so errors are deterministic.
+	names := make([]string, 0, len(raw))
+	for k := range raw {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, key := range names {
+		idx, ok := fields[key]
+		if !ok {
+			return fileError(path, key, "unknown key; known keys are %s", strings.Join(keys(), ", "))
+		}
+		fv := v.Field(idx)
+		nv := reflect.New(fv.Type())
+		dec := json.NewDecoder(bytes.NewReader(raw[key]))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(nv.Interface()); err != nil {
+			return fileError(path, key, "wrong type: want %s", typeName(fv.Type()))
+		}
+		if err := validate(key, nv.Elem().Interface()); err != nil {
+			return fileError(path, key, "%v", err)
+		}
+		if !system && securityKeys[key] && c.Locked[key] {
+			c.narrow(path, key, fv, nv.Elem())
+			continue
+		}
+		fv.Set(nv.Elem())
+		c.Sources[key] = path
+		if system {
+			c.Locked[key] = true
+		}
+		if key == "pkcs11Modules" {
+			c.DefaultModules = false
+		}
+	}
+	return nil
+}
+
+// narrow applies a user value for a security key the system file set: lists
+// keep the user's entries the system also lists; scalars keep the system's.
+func (c *Config) narrow(path, key string, cur, user reflect.Value) {
+	if cur.Kind() != reflect.Slice {
+		if !reflect.DeepEqual(cur.Interface(), user.Interface()) {
+			c.Notes = append(c.Notes, fmt.Sprintf("%s: key %s ignored: the system file sets it", path, key))
+		}
+		return
+	}
+	sys := cur.Interface().([]string)
+	var kept, dropped []string
+	for _, e := range user.Interface().([]string) {
+		if slices.Contains(sys, e) {
+			kept = append(kept, e)
+		} else {
+			dropped = append(dropped, e)
+		}
+	}
+	if len(dropped) > 0 {
+		c.Notes = append(c.Notes, fmt.Sprintf("%s: key %s: %s ignored: not in the system file's list", path, key, strings.Join(dropped, ", ")))
+	}
+	cur.Set(reflect.ValueOf(kept))
+	c.Sources[key] = path + " (narrowed by the system file)"
+}
+
+func typeName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Slice:
+		return "a list of strings"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int:
+		return "a whole number"
+	}
+	return "a string"
+}
+
+func validate(key string, v any) error {
+	switch key {
+	case "brokerEnvironment":
+		if _, ok := broker.Environments[v.(string)]; !ok {
+			return fmt.Errorf("unknown environment %q; use one of live, int, dep, training, dev", v)
+		}
+	case "brokerURL":
+		if s := v.(string); s != "" {
+			if _, err := broker.ResolveBaseURL("", s); err != nil {
+				return err
+			}
+		}
+	case "signatureHash":
+		if s := v.(string); s != "sha1" && s != "sha256" {
+			return fmt.Errorf("%q is not sha1 or sha256", s)
+		}
+	case "allowedOrigins":
+		if _, err := origin.ParseList(v.([]string)); err != nil {
+			return err
+		}
+	case "allowedExtensions":
+		for _, id := range v.([]string) {
+			if !validExtensionID(id) {
+				return fmt.Errorf("%q is neither a Chrome extension id (32 letters a-p) nor a Firefox add-on id (name@domain or {uuid})", id)
+			}
+		}
+	case "pkcs11Modules", "caBundle", "logFile":
+		var paths []string
+		if s, ok := v.(string); ok && s != "" {
+			paths = []string{s}
+		} else if l, ok := v.([]string); ok {
+			paths = l
+		}
+		for _, p := range paths {
+			if !isAbs(p) {
+				return fmt.Errorf("path %q must be absolute", p)
+			}
+		}
+	case "pinTimeoutSeconds":
+		if n := v.(int); n < protocol.MinPINTimeoutSeconds || n > protocol.MaxPINTimeoutSeconds {
+			return fmt.Errorf("%d is out of range %d..%d", n, protocol.MinPINTimeoutSeconds, protocol.MaxPINTimeoutSeconds)
+		}
+	case "cardPollMilliseconds":
+		if n := v.(int); n < 100 || n > 10000 {
+			return fmt.Errorf("%d is out of range 100..10000", n)
+		}
+	case "logLevel":
+		if s := v.(string); !slices.Contains([]string{"error", "warn", "info", "debug"}, s) {
+			return fmt.Errorf("%q is not error, warn, info or debug", s)
+		}
+	case "userAgent":
+		if s := v.(string); len(s) > 256 || strings.ContainsAny(s, "\r\n") {
+			return fmt.Errorf("must be one line of at most 256 characters")
+		}
+	}
+	return nil
+}
+
+// ValidExtensionID reports whether id is a Chrome extension id or a Firefox
+// add-on id.
+func validExtensionID(id string) bool {
+	if len(id) == 32 && strings.Trim(id, "abcdefghijklmnop") == "" {
+		return true
+	}
+	if len(id) > 80 {
+		return false
+	}
+	if strings.HasPrefix(id, "{") && strings.HasSuffix(id, "}") && len(id) == 38 {
+		return true
+	}
+	name, domain, ok := strings.Cut(id, "@")
+	return ok && name != "" && domain != "" && !strings.ContainsAny(id, " /\\\"'")
+}
+
+// IsChromeID reports whether id is a Chrome extension id (32 letters a-p).
+func IsChromeID(id string) bool {
+	return len(id) == 32 && strings.Trim(id, "abcdefghijklmnop") == ""
+}
+
+func keys() []string {
+	t := reflect.TypeOf(Config{})
+	var ks []string
+	for i := range t.NumField() {
+		if k := t.Field(i).Tag.Get("json"); k != "" && k != "-" {
+			ks = append(ks, k)
+		}
+	}
+	return ks
+}
+
+func fieldsByKey() map[string]int {
+	t := reflect.TypeOf(Config{})
+	m := map[string]int{}
+	for i := range t.NumField() {
+		if k := t.Field(i).Tag.Get("json"); k != "" && k != "-" {
+			m[k] = i
+		}
+	}
+	return m
+}
+
+// BrokerBaseURL returns the broker's base URL: BrokerURL when set, else the
+// environment's.
+func (c *Config) BrokerBaseURL() (*url.URL, error) {
+	return broker.ResolveBaseURL(c.BrokerEnvironment, c.BrokerURL)
+}
+
+// Origins returns the parsed allow-list. Load has already validated it.
+func (c *Config) Origins() origin.List {
+	l, _ := origin.ParseList(c.AllowedOrigins)
+	return l
+}
+
+// ExtensionAllowed reports whether the extension id may start the host.
+func (c *Config) ExtensionAllowed(id string) bool {
+	return slices.Contains(c.AllowedExtensions, id)
+}
+
+// PINTimeout returns PINTimeoutSeconds as a duration.
+func (c *Config) PINTimeout() time.Duration {
+	return time.Duration(c.PINTimeoutSeconds) * time.Second
+}
+
+// CardPollInterval returns CardPollMilliseconds as a duration.
+func (c *Config) CardPollInterval() time.Duration {
+	return time.Duration(c.CardPollMilliseconds) * time.Millisecond
+}
+
+// Describe writes the effective configuration, one key a line with its value
+// and where it came from, then the notes: what `oia-host --print-config`
+// prints.
+func (c *Config) Describe() string {
+	var b strings.Builder
+	v := reflect.ValueOf(c).Elem()
+	fields := fieldsByKey()
+	for _, k := range keys() {
+		val, _ := json.Marshal(v.Field(fields[k]).Interface())
+		src := c.Sources[k]
+		if c.Locked[k] {
+			src += ", locked"
+		}
+		fmt.Fprintf(&b, "%-22s %s\t(%s)\n", k, val, src)
+	}
+	for _, n := range c.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	return b.String()
+}

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The Open Identity Agent authors
+
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/openidentityagent/oia/host/protocol"
+)
+
+func write(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoad_Defaults(t *testing.T) {
+	c, err := Load(Paths{System: filepath.Join(t.TempDir(), "missing.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BrokerEnvironment != "live" || !c.PromptOnCardInsert || c.PINTimeoutSeconds != 120 || c.SignatureHash != "sha1" {
+		t.Errorf("defaults: %+v", c)
+	}
+	if !c.Origins().Allows("https://spine.nhs.uk") || c.Origins().Allows("https://example.com") {
+		t.Error("default allow-list is not https://*.nhs.uk")
+	}
+	if !c.ExtensionAllowed(ChromeDevExtensionID) || !c.ExtensionAllowed(FirefoxExtensionID) || c.ExtensionAllowed("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa") {
+		t.Error("default extension ids")
+	}
+	if u, err := c.BrokerBaseURL(); err != nil || u.Host != "gas.national.ncrs.nhs.uk" {
+		t.Errorf("broker URL = %v, %v", u, err)
+	}
+}
+
+func TestLoad_Errors(t *testing.T) {
+	tests := []struct {
+		name, body, wantKey string
+	}{
+		{"an unknown key is named, with the known ones", `{"alowedOrigins":[]}`, "alowedOrigins"},
+		{"a wrong type names the key", `{"pinTimeoutSeconds":"120"}`, "pinTimeoutSeconds"},
+		{"a bad origin pattern", `{"allowedOrigins":["http://*.nhs.uk"]}`, "allowedOrigins"},
+		{"an unknown environment", `{"brokerEnvironment":"prod"}`, "brokerEnvironment"},
+		{"a broker URL must be https", `{"brokerURL":"http://gas.example"}`, "brokerURL"},
+		{"a relative module path could load anything from the working directory", `{"pkcs11Modules":["opensc.so"]}`, "pkcs11Modules"},
+		{"a timeout out of range", `{"pinTimeoutSeconds":5}`, "pinTimeoutSeconds"},
+		{"an extension id of neither form", `{"allowedExtensions":["not an id"]}`, "allowedExtensions"},
+		{"a log level", `{"logLevel":"verbose"}`, "logLevel"},
+		{"not an object", `[]`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := write(t, "user.json", tt.body)
+			_, err := Load(Paths{User: p})
+			if err == nil {
+				t.Fatal("loaded")
+			}
+			if protocol.CodeOf(err) != protocol.CodeConfigInvalid {
+				t.Errorf("code %s, want CONFIG_INVALID", protocol.CodeOf(err))
+			}
+			if !strings.Contains(err.Error(), p) || (tt.wantKey != "" && !strings.Contains(err.Error(), "key "+tt.wantKey)) {
+				t.Errorf("error does not name the file and key: %v", err)
+			}
+		})
+	}
+}
+
+func TestLoad_SystemLocksSecurityKeys(t *testing.T) {
+	sys := write(t, "system.json", `{"allowedOrigins":["https://a.nhs.uk","https://b.nhs.uk"],"brokerEnvironment":"int"}`)
+	user := write(t, "user.json", `{"allowedOrigins":["https://b.nhs.uk","https://evil.example"],"brokerEnvironment":"dev","pinTimeoutSeconds":60,"allowFrames":true}`)
+	c, err := Load(Paths{System: sys, User: user})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.AllowedOrigins, []string{"https://b.nhs.uk"}) {
+		t.Errorf("allowedOrigins = %v: the user may narrow the system list, never widen it", c.AllowedOrigins)
+	}
+	if c.BrokerEnvironment != "int" {
+		t.Errorf("brokerEnvironment = %s: the system file's value must win", c.BrokerEnvironment)
+	}
+	if c.PINTimeoutSeconds != 60 || c.Sources["pinTimeoutSeconds"] != user {
+		t.Error("a non-security key from the user file applies")
+	}
+	if !c.AllowFrames {
+		t.Error("allowFrames is not set by the system file, so the user file may set it")
+	}
+	if len(c.Notes) != 2 {
+		t.Errorf("notes = %q, want the ignored origin and environment", c.Notes)
+	}
+	d := c.Describe()
+	for _, s := range []string{"brokerEnvironment", `"int"`, "locked", "evil.example"} {
+		if !strings.Contains(d, s) {
+			t.Errorf("Describe lacks %q:\n%s", s, d)
+		}
+	}
+}
+
+func TestDefaultPaths_Environment(t *testing.T) {
+	t.Setenv("OIA_SYSTEM_CONFIG", "/tmp/s.json")
+	t.Setenv("OIA_CONFIG", "/tmp/u.json")
+	if p := DefaultPaths(); p.System != "/tmp/s.json" || p.User != "/tmp/u.json" {
+		t.Errorf("DefaultPaths = %+v", p)
+	}
+}
+
+// FuzzLoad: no file content may panic the loader; what it accepts is valid.
+func FuzzLoad(f *testing.F) {
+	f.Add([]byte(`{"allowedOrigins":["https://*.nhs.uk"],"pinTimeoutSeconds":60}`))
+	f.Add([]byte(`{"pkcs11Modules":["/usr/lib/x.so"],"logLevel":"debug"}`))
+	f.Add([]byte(`{"brokerURL":"https://gas.example:8443/base"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c := Default()
+		if err := c.apply("fuzz.json", data, false); err != nil {
+			return
+		}
+		if _, err := c.BrokerBaseURL(); err != nil {
+			t.Fatalf("accepted a config whose broker URL does not resolve: %v", err)
+		}
+		if c.PINTimeoutSeconds < protocol.MinPINTimeoutSeconds {
+			t.Fatal("accepted a timeout out of range")
+		}
+	})
+}
