@@ -31,7 +31,7 @@ import (
 // FS holds the templates: chromium.json.tmpl, firefox.json.tmpl and the
 // policy templates under policy/.
 //
-//go:embed *.tmpl
+//go:embed *.tmpl policy
 var FS embed.FS
 
 // HostName is the native-messaging host's name: the manifest's "name" and,

@@ -3,19 +3,37 @@
 
 package main
 
-// defaultExtensionIDs are the ids allowed to start the host when neither
-// --extension-id nor the configuration names any: the Chrome development
-// and store id and the Firefox add-on id (docs/protocol.md).
-var defaultExtensionIDs = []string{
-	"jojkkadnmnpkbklmagcdhigmbdlcaoha",
-	"identity-agent@openidentityagent.org",
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/openidentityagent/oia/host/config"
+)
+
+// configPaths returns the configuration files that apply: both for a
+// per-user registration, only the system file for a system-wide one (a
+// user's file must not decide what every user's browsers allow). root, when
+// set, prefixes the system file's path (unless OIA_SYSTEM_CONFIG named it).
+func configPaths(system bool, root string) config.Paths {
+	p := config.DefaultPaths()
+	if root != "" && os.Getenv("OIA_SYSTEM_CONFIG") == "" {
+		p.System = filepath.Join(root, p.System)
+	}
+	if system {
+		p.User = ""
+	}
+	return p
 }
 
 // extensionIDs returns the ids to write into the manifests: the flag's,
-// else the configuration's.
-func extensionIDs(flagIDs []string) ([]string, error) {
+// else the configuration's allowedExtensions.
+func extensionIDs(flagIDs []string, system bool, root string) ([]string, error) {
 	if len(flagIDs) > 0 {
 		return flagIDs, nil
 	}
-	return defaultExtensionIDs, nil
+	c, err := config.Load(configPaths(system, root))
+	if err != nil {
+		return nil, err
+	}
+	return c.AllowedExtensions, nil
 }

@@ -78,7 +78,7 @@ func (f *registerFlags) options(needHost bool) (register.Options, error) {
 		}
 		o.Root = abs
 	}
-	ids, err := extensionIDs(f.ids)
+	ids, err := extensionIDs(f.ids, f.system, o.Root)
 	if err != nil {
 		return o, err
 	}

@@ -41,6 +41,9 @@ func TestScripts(t *testing.T) {
 			e.Setenv("ROOT", root)
 			e.Setenv("HOST", filepath.Join(bin, "oia-host"))
 			e.Setenv("XDG_CONFIG_HOME", "")
+			// Keep the machine's own configuration out of the tests.
+			e.Setenv("OIA_SYSTEM_CONFIG", filepath.Join(e.WorkDir, "no-system-config.json"))
+			e.Setenv("OIA_CONFIG", filepath.Join(e.WorkDir, "no-user-config.json"))
 			return nil
 		},
 	})
