@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The Open Identity Agent authors
+
+package card
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/miekg/pkcs11"
+	"github.com/openidentityagent/oia/host/protocol"
+)
+
+// p11 is the part of *pkcs11.Ctx the package uses, so that unit tests can
+// put a fake behind it (the integration tests use real modules).
+type p11 interface {
+	Initialize(opts ...pkcs11.InitializeOption) error
+	Finalize() error
+	Destroy()
+	GetInfo() (pkcs11.Info, error)
+	GetSlotList(tokenPresent bool) ([]uint, error)
+	GetTokenInfo(slotID uint) (pkcs11.TokenInfo, error)
+	GetMechanismList(slotID uint) ([]*pkcs11.Mechanism, error)
+	OpenSession(slotID uint, flags uint) (pkcs11.SessionHandle, error)
+	CloseSession(sh pkcs11.SessionHandle) error
+	Login(sh pkcs11.SessionHandle, userType uint, pin string) error
+	Logout(sh pkcs11.SessionHandle) error
+	FindObjectsInit(sh pkcs11.SessionHandle, temp []*pkcs11.Attribute) error
+	FindObjects(sh pkcs11.SessionHandle, max int) ([]pkcs11.ObjectHandle, bool, error)
+	FindObjectsFinal(sh pkcs11.SessionHandle) error
+	GetAttributeValue(sh pkcs11.SessionHandle, o pkcs11.ObjectHandle, a []*pkcs11.Attribute) ([]*pkcs11.Attribute, error)
+	SignInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error
+	Sign(sh pkcs11.SessionHandle, message []byte) ([]byte, error)
+}
+
+var _ p11 = (*pkcs11.Ctx)(nil)
+
+// loader loads a module file; tests replace it.
+type loader func(path string) (p11, error)
+
+// loadLibrary loads a real module with miekg/pkcs11, which gives no reason
+// when it fails: diagnose finds one.
+func loadLibrary(path string) (p11, error) {
+	ctx := pkcs11.New(path)
+	if ctx == nil {
+		return nil, diagnose(path)
+	}
+	return ctx, nil
+}
+
+// Module is a loaded, initialised PKCS#11 module. Get one with [Open].
+type Module struct {
+	path string
+
+	// mu is held for reading around every call into ctx and for writing
+	// while the module is finalised (Close, reinitialise).
+	mu sync.RWMutex
+	// serial serialises every call when the module cannot lock itself.
+	serial sync.Mutex
+	noLock bool
+	ctx    p11
+	info   pkcs11.Info
+	gen    uint64 // bumped by each re-initialisation; sessions remember theirs
+	up     bool   // C_Initialize succeeded and Finalize has not been called
+	closed bool
+	refs   int  // under registry.mu
+	lost   bool // under mu (write) or lostMu
+	lostMu sync.Mutex
+}
+
+// registry holds the modules loaded by this process, keyed by clean path:
+// PKCS#11 allows one C_Initialize per module per process.
+var registry = struct {
+	mu sync.Mutex
+	m  map[string]*Module
+}{m: map[string]*Module{}}
+
+// Open loads and initialises the PKCS#11 module at path, or returns the one
+// this process already opened there (each Open needs its own Close).
+//
+// A module that cannot be used gives a *protocol.Error with code
+// MODULE_LOAD_FAILED whose cause names the path and the reason.
+func Open(path string) (*Module, error) {
+	return open(path, loadLibrary)
+}
+
+func open(path string, load loader) (*Module, error) {
+	if path == "" {
+		return nil, loadFailed(path, errors.New("no module path is configured: set pkcs11Module, or run 'oia doctor'"))
+	}
+	key, err := filepath.Abs(path)
+	if err != nil {
+		return nil, loadFailed(path, err)
+	}
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	if m := registry.m[key]; m != nil {
+		m.refs++
+		return m, nil
+	}
+	fi, err := os.Stat(key)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, loadFailed(key, errors.New("the file does not exist: install the smartcard middleware or correct the module path"))
+	case err != nil:
+		return nil, loadFailed(key, fmt.Errorf("%w: check the file's permissions", err))
+	case fi.IsDir():
+		return nil, loadFailed(key, errors.New("it is a directory: give the path of the module's shared library"))
+	}
+	ctx, err := load(key)
+	if err != nil {
+		return nil, loadFailed(key, err)
+	}
+	m := &Module{path: key, ctx: ctx, refs: 1}
+	if err := m.initialize(); err != nil {
+		ctx.Destroy()
+		return nil, loadFailed(key, err)
+	}
+	if info, err := ctx.GetInfo(); err == nil {
+		m.info = info
+	}
+	registry.m[key] = m
+	return m, nil
+}
+
+// loadFailed is the MODULE_LOAD_FAILED error for path. The page sees only
+// the code's default message; the cause, for the log and 'oia doctor',
+// names the path.
+func loadFailed(path string, why error) error {
+	return protocol.Wrap(protocol.CodeModuleLoadFailed, fmt.Errorf("pkcs11 module %s: %w", path, why))
+}
+
+// initialize calls C_Initialize with OS locking, falling back to no
+// locking (and serialised calls) when the module answers CKR_CANT_LOCK.
+// The caller holds mu for writing or owns m exclusively.
+func (m *Module) initialize() error {
+	err := m.ctx.Initialize()
+	if rvOf(err) == pkcs11.CKR_CANT_LOCK {
+		m.noLock = true
+		err = m.ctx.Initialize(pkcs11.InitializeWithFlags(0))
+	}
+	switch rvOf(err) {
+	case pkcs11.CKR_OK:
+	case pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED:
+		// Something else in this process initialised it (a test helper,
+		// another library); it works, and our Finalize would not hurt it
+		// more than its own.
+	default:
+		return fmt.Errorf("C_Initialize failed: %w: the middleware is installed but not working; see its documentation or run 'oia doctor'", err)
+	}
+	m.up = true
+	return nil
+}
+
+// Path returns the absolute path the module was loaded from.
+func (m *Module) Path() string { return m.path }
+
+// Description returns the module's manufacturer and library description
+// from C_GetInfo, for logs and 'oia doctor'.
+func (m *Module) Description() string {
+	return fmt.Sprintf("%s %s %d.%d (cryptoki %d.%d)", m.info.ManufacturerID, m.info.LibraryDescription,
+		m.info.LibraryVersion.Major, m.info.LibraryVersion.Minor,
+		m.info.CryptokiVersion.Major, m.info.CryptokiVersion.Minor)
+}
+
+// Close releases this user's hold on the module; the last Close finalises
+// it. Sessions of the module must be closed first; a watcher using it must
+// have stopped.
+func (m *Module) Close() error {
+	registry.mu.Lock()
+	m.refs--
+	last := m.refs == 0
+	if last {
+		delete(registry.m, m.path)
+	}
+	registry.mu.Unlock()
+	if !last {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	var err error
+	if m.up {
+		err = m.ctx.Finalize()
+		m.up = false
+	}
+	m.ctx.Destroy()
+	if err != nil {
+		return protocol.Wrap(protocol.CodeCardError, fmt.Errorf("C_Finalize %s: %w", m.path, err))
+	}
+	return nil
+}
+
+// call runs f with the module held for reading, or returns CARD_REMOVED
+// when the module is closed, down, or re-initialised since generation gen
+// (gen 0 accepts any generation). Errors from f are mapped by op.
+func (m *Module) call(gen uint64, op string, f func(p p11) error) error {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	switch {
+	case m.closed:
+		return protocol.Errorf(protocol.CodeCardRemoved, "the smartcard middleware was closed: %w", errors.New(op+" after Close"))
+	case !m.up:
+		return protocol.Wrap(protocol.CodeCardRemoved, fmt.Errorf("%s: module %s is not initialised", op, m.path))
+	case gen != 0 && gen != m.gen:
+		return protocol.Wrap(protocol.CodeCardRemoved, fmt.Errorf("%s: module %s was re-initialised since the session opened", op, m.path))
+	}
+	if m.noLock {
+		m.serial.Lock()
+		defer m.serial.Unlock()
+	}
+	err := f(m.ctx)
+	if rv := rvOf(err); rv != 0 && moduleLost(op, rv) {
+		m.lostMu.Lock()
+		m.lost = true
+		m.lostMu.Unlock()
+	}
+	return wrap(op, err)
+}
+
+// generation returns the current generation.
+func (m *Module) generation() uint64 {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.gen
+}
+
+// needsReinit reports whether a call saw the module lose its device.
+func (m *Module) needsReinit() bool {
+	m.lostMu.Lock()
+	defer m.lostMu.Unlock()
+	return m.lost
+}
+
+// Reinitialize finalises and initialises the module again, so that it sees
+// tokens that appeared since (SoftHSM, p11-kit-client after a reconnect).
+// Every open session of the module becomes invalid. It does not wait for
+// calls in progress: when one is running it returns false and does nothing.
+func (m *Module) Reinitialize() (bool, error) {
+	if !m.mu.TryLock() {
+		return false, nil
+	}
+	defer m.mu.Unlock()
+	if m.closed {
+		return false, protocol.Errorf(protocol.CodeCardError, "the smartcard middleware is closed")
+	}
+	if m.up {
+		_ = m.ctx.Finalize() // a dead remote answers errors here; it is finalised anyway
+		m.up = false
+	}
+	m.gen++
+	m.lostMu.Lock()
+	m.lost = true // until a scan finds it healthy
+	m.lostMu.Unlock()
+	if err := m.initialize(); err != nil {
+		return true, protocol.Wrap(protocol.CodeCardRemoved, fmt.Errorf("re-initialise %s: %w", m.path, err))
+	}
+	return true, nil
+}
+
+// Tokens lists the initialised tokens present in the module's slots.
+// Uninitialised tokens (SoftHSM's spare slot, blank cards) are skipped, and
+// so is a token that vanishes while being listed.
+func (m *Module) Tokens() ([]Token, error) {
+	toks, _, err := m.scan()
+	return toks, err
+}
+
+// scan lists tokens and reports whether the module looked lost (a device
+// error from the module itself).
+func (m *Module) scan() ([]Token, bool, error) {
+	var slots []uint
+	err := m.call(0, opGetSlotList, func(p p11) (err error) {
+		slots, err = p.GetSlotList(true)
+		return err
+	})
+	if err != nil {
+		return nil, m.needsReinit() || protocol.CodeOf(err) == protocol.CodeCardRemoved, err
+	}
+	toks := make([]Token, 0, len(slots))
+	for _, slot := range slots {
+		t, err := m.token(0, slot)
+		if err != nil {
+			continue // gone between the calls; a lost module is flagged by call
+		}
+		if t != nil {
+			toks = append(toks, *t)
+		}
+	}
+	lost := m.needsReinit()
+	if !lost {
+		return toks, false, nil
+	}
+	return toks, true, nil
+}
+
+// token reads the token in slot, or nil when it is not initialised.
+func (m *Module) token(gen uint64, slot uint) (*Token, error) {
+	var ti pkcs11.TokenInfo
+	err := m.call(gen, opGetTokenInfo, func(p p11) (err error) {
+		ti, err = p.GetTokenInfo(slot)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if ti.Flags&pkcs11.CKF_TOKEN_INITIALIZED == 0 {
+		return nil, nil
+	}
+	return &Token{
+		ModulePath:   m.path,
+		Slot:         slot,
+		Label:        ti.Label,
+		Serial:       ti.SerialNumber,
+		Manufacturer: ti.ManufacturerID,
+		Model:        ti.Model,
+	}, nil
+}
+
+// clearLost marks the module healthy after a scan that worked.
+func (m *Module) clearLost() {
+	m.lostMu.Lock()
+	m.lost = false
+	m.lostMu.Unlock()
+}
+
+// moduleFor returns the open module loaded from path.
+func moduleFor(path string) (*Module, error) {
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	if m := registry.m[path]; m != nil {
+		return m, nil
+	}
+	return nil, protocol.Wrap(protocol.CodeCardRemoved, fmt.Errorf("pkcs11 module %s is not open", path))
+}
