@@ -248,6 +248,7 @@ func (s *Server) start() error {
 			GetCertificate: s.getCertificate,
 		},
 	}
+	s.syncKeepAlives() // TLS faults given in Options
 	tlsLn := tls.NewListener(ln, s.https.TLSConfig)
 	s.wg.Add(1)
 	go func() {
@@ -267,6 +268,7 @@ func (s *Server) start() error {
 // one from another authority while a TLS fault is active.
 func (s *Server) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	if f, ok := s.faults.take("", true); ok {
+		s.syncKeepAlives()
 		s.log.add(Entry{Time: s.now(), Method: "TLS", Fault: f.Kind, Outcome: "presented a certificate from another authority"})
 		s.wrongOnce.Do(func() {
 			other, err := testpki.New()
@@ -299,22 +301,30 @@ func (s *Server) CAFile() string { return s.caFile }
 // accepts.
 func (s *Server) PKI() *testpki.PKI { return s.pki }
 
-// SetFault adds a fault. A TLS fault also closes idle connections, so that
-// the next request makes a new connection and meets it.
+// SetFault adds a fault. While a TLS fault is pending, keep-alives are off
+// and idle connections are closed, so that the next request makes a new
+// connection and meets it.
 func (s *Server) SetFault(f Fault) error {
 	if err := f.check(); err != nil {
 		return err
 	}
 	s.faults.add(f)
-	if f.Kind == FaultTLS && s.https != nil {
-		s.https.SetKeepAlivesEnabled(false) // closes idle connections
-		s.https.SetKeepAlivesEnabled(true)
-	}
+	s.syncKeepAlives()
 	return nil
 }
 
+// syncKeepAlives turns keep-alives off while a TLS fault is pending.
+func (s *Server) syncKeepAlives() {
+	if s.https != nil {
+		s.https.SetKeepAlivesEnabled(!s.faults.hasTLS())
+	}
+}
+
 // ClearFaults removes every fault.
-func (s *Server) ClearFaults() { s.faults.clear() }
+func (s *Server) ClearFaults() {
+	s.faults.clear()
+	s.syncKeepAlives()
+}
 
 // Faults returns the active faults.
 func (s *Server) Faults() []Fault { return s.faults.list() }

@@ -204,6 +204,17 @@ func (fs *faultSet) list() []Fault {
 	return out
 }
 
+func (fs *faultSet) hasTLS() bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, f := range fs.faults {
+		if f.Kind == FaultTLS {
+			return true
+		}
+	}
+	return false
+}
+
 // take returns the first fault that matches, spending one of its count.
 // For FaultTLS, endpoint is ignored; other kinds never match a "" endpoint.
 func (fs *faultSet) take(endpoint string, tls bool) (Fault, bool) {

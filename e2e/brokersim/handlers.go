@@ -63,7 +63,17 @@ func (s *Server) routes() http.Handler {
 func (s *Server) endpoint(name string, fn endpointFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e := Entry{Time: s.now(), Endpoint: name, Method: r.Method, Path: r.URL.Path, UserAgent: r.UserAgent()}
-		defer func() { s.log.add(e) }()
+		// The entry is logged before the answer goes out (or the
+		// connection is cut), so that a client that has its answer finds
+		// the entry in the log.
+		logged := false
+		logNow := func() {
+			if !logged {
+				logged = true
+				s.log.add(e)
+			}
+		}
+		defer logNow()
 		f, faulty := s.faults.take(name, false)
 		if faulty {
 			e.Fault = f.Kind
@@ -79,16 +89,19 @@ func (s *Server) endpoint(name string, fn endpointFunc) http.Handler {
 				}
 			case FaultStatus:
 				e.Status, e.Outcome = f.Status, "injected http status"
+				logNow()
 				w.Header().Set("Content-Type", "text/html")
 				w.WriteHeader(f.Status)
 				fmt.Fprintf(w, "<html><body><h1>%d %s</h1></body></html>\n", f.Status, http.StatusText(f.Status))
 				return
 			case FaultReset:
 				e.Outcome = "connection reset"
+				logNow()
 				reset(w)
 				return
 			case FaultMalformed:
 				e.Status, e.Outcome = http.StatusOK, "malformed answer"
+				logNow()
 				w.Header().Set("Content-Type", "text/html")
 				w.WriteHeader(http.StatusOK)
 				_, _ = w.Write([]byte("<HTML><BODY>Service temporarily unavailable\x00\xff\xfe <gpPARAM name=\"x\">"))
@@ -99,10 +112,12 @@ func (s *Server) endpoint(name string, fn endpointFunc) http.Handler {
 		a := fn(r, &e, &f)
 		if faulty && f.Kind == FaultTruncate {
 			e.Outcome += " (answer cut short)"
+			logNow()
 			truncate(w, a)
 			return
 		}
 		e.Status = a.status
+		logNow()
 		w.Header().Set("Content-Type", a.contentType)
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Content-Length", strconv.Itoa(len(a.body)))

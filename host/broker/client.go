@@ -107,6 +107,7 @@ type Client struct {
 	ssbMode     string
 	timeout     time.Duration
 	maxAttempts int
+	backoffBase time.Duration // the first retry's wait; doubles after
 	log         func(LogEvent)
 	now         func() time.Time
 }
@@ -131,6 +132,7 @@ func New(opts Options) (*Client, error) {
 		ssbMode:     "0",
 		timeout:     opts.Timeout,
 		maxAttempts: opts.MaxAttempts,
+		backoffBase: 250 * time.Millisecond,
 		log:         opts.Log,
 		now:         opts.Now,
 	}
@@ -316,6 +318,9 @@ func (c *Client) call(ctx context.Context, op, method string, u *url.URL, body [
 			ev := LogEvent{Op: op, Attempt: attempt, Method: method, Host: u.Host, Duration: c.now().Sub(start)}
 			if ex != nil {
 				ev.Status, ev.Bytes = ex.status, len(ex.body)
+				if d, perr := ParseDocument(ex.body); perr == nil {
+					ev.Fields = d.Names()
+				}
 			}
 			if err != nil {
 				ev.Err = err
@@ -330,7 +335,7 @@ func (c *Client) call(ctx context.Context, op, method string, u *url.URL, body [
 		if !retryable(err) || attempt == attempts {
 			break
 		}
-		wait := backoff(attempt, retryAfter)
+		wait := backoff(c.backoffBase, attempt, retryAfter)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -352,13 +357,13 @@ func retryable(e *Error) bool {
 	return false
 }
 
-// backoff is the wait before try attempt+1: 250 ms doubling, at most 2 s,
-// with jitter, or the server's Retry-After when it asks for at most 5 s.
-func backoff(attempt int, retryAfter time.Duration) time.Duration {
+// backoff is the wait before try attempt+1: base (250 ms) doubling, at most
+// 2 s, with jitter, or the server's Retry-After when it asks for at most 5 s.
+func backoff(base time.Duration, attempt int, retryAfter time.Duration) time.Duration {
 	if retryAfter > 0 && retryAfter <= 5*time.Second {
 		return retryAfter
 	}
-	d := 250 * time.Millisecond << (attempt - 1)
+	d := base << (attempt - 1)
 	if d > 2*time.Second {
 		d = 2 * time.Second
 	}

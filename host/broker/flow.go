@@ -242,6 +242,11 @@ func (c *Client) Validate(ctx context.Context, ch *Challenge, uid string, respon
 		{name: "response", value: response, base64: true},
 		{name: "mobility", value: "0"},
 	})
+	// Validate cannot be retried, so it must not meet a kept-alive
+	// connection that the broker closed while the user typed the passcode
+	// (Go does not resend a POST that failed that way). A fresh connection
+	// costs one handshake per login.
+	c.hc.CloseIdleConnections()
 	ex, cerr := c.call(ctx, op, http.MethodPost, ch.ReplyURL, body, 1)
 	if cerr != nil {
 		return nil, cerr
@@ -380,9 +385,10 @@ func checkTicket(op, ticket string) error {
 }
 
 // Logout ends the session at the broker: a POST of the LOGOUT document to
-// s.LogoutURL (never a GET). It is tried at most twice. A broker that
-// answers but does not say OK (the ticket was already dead) gives
-// SESSION_EXPIRED; the session is over either way.
+// s.LogoutURL (never a GET). It is tried at most twice. Success is an
+// answer saying OK, or an empty one. A broker that answers with another
+// status (the ticket was already dead) gives SESSION_EXPIRED; the session is
+// over either way.
 func (c *Client) Logout(ctx context.Context, s *Session) error {
 	const op = "logout"
 	if s == nil {
@@ -406,10 +412,17 @@ func (c *Client) Logout(ctx context.Context, s *Session) error {
 	if cerr != nil {
 		return cerr
 	}
-	if ok, known := statusOK(ex.body); !ok && known {
+	ok, known := statusOK(ex.body)
+	switch {
+	case ok, len(strings.TrimSpace(string(ex.body))) == 0:
+		// An empty 2xx is taken as success too: the genuine answer is
+		// unconfirmed (nhs-broker-protocol.md §2.9).
+		return nil
+	case known:
 		return newError(op, KindRefused, ex.status, protocol.CodeSessionExpired, fmt.Errorf("the broker did not confirm the logout: the ticket was not live"))
+	default:
+		return newError(op, KindMalformed, ex.status, protocol.CodeServerCommFailed, fmt.Errorf("the logout answer is neither OK nor a status"))
 	}
-	return nil
 }
 
 // RoleAssertion asks the broker what it knows of a ticket (GET

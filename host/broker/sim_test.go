@@ -97,6 +97,7 @@ func newClient(t *testing.T, sim *brokersim.Server, edit func(*broker.Options)) 
 	if err != nil {
 		t.Fatalf("broker.New: %v", err)
 	}
+	broker.SetBackoffBase(c, 10*time.Millisecond)
 	return c
 }
 
@@ -234,3 +235,14 @@ func TestFlow(t *testing.T) {
 		t.Errorf("user agent %q", ua)
 	}
 }
+
+func signDER(t *testing.T, data []byte, u *testpki.User) []byte {
+	t.Helper()
+	der, err := cms.Sign(data, u.Cert, u.Key, crypto.SHA1)
+	if err != nil {
+		t.Fatalf("cms.Sign: %v", err)
+	}
+	return der
+}
+
+func wrap(der []byte) string { return cms.WrapResponse(der) }
