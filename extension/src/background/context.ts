@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The Open Identity Agent authors
+
+/**
+ * Context gathers what the actions need: the browser API, the host
+ * connection, storage, the effective settings and allow-list, the content
+ * script registration, page events and the prompt window. Actions take a
+ * Context, so unit tests can build one from fakes.
+ *
+ * @module
+ */
+
+import type { BrowserApi } from "../shared/browser.js";
+import { errorMessage } from "../shared/browser.js";
+import { AllowList } from "../shared/origin.js";
+import type { HostSettings, PageEvent } from "../shared/protocol.js";
+import {
+  effectiveSettings,
+  parsePolicy,
+  type ContentEventMessage,
+  type EffectiveSettings,
+  type Policy,
+  type PromptRecord,
+} from "../shared/state.js";
+import { CONFIG } from "./config.js";
+import type { HostFrame } from "./services/NativeHost.js";
+import { Store } from "./store.js";
+
+/** The part of NativeHost the actions use. */
+export interface HostPort {
+  request(type: string, fields: Record<string, unknown>, timeoutMs: number): Promise<HostFrame>;
+  /** Resolves when the host is ready or known to be unavailable, or after ms. */
+  settled(ms: number): Promise<void>;
+}
+
+/** Effective settings with the parsed allow-list. */
+export interface Settings extends EffectiveSettings {
+  allow: AllowList;
+}
+
+/** The background's shared services. */
+export class Context {
+  readonly api: BrowserApi;
+  readonly host: HostPort;
+  readonly store: Store;
+  /** The extension's own origin, e.g. chrome-extension://<id>. */
+  readonly extensionOrigin: string;
+  private registering: Promise<void> = Promise.resolve();
+
+  /** Builds a context. */
+  constructor(api: BrowserApi, host: HostPort) {
+    this.api = api;
+    this.host = host;
+    this.store = new Store(api.storage.session);
+    this.extensionOrigin = new URL(api.runtime.getURL("/")).origin;
+  }
+
+  /** Reads the browser policy (storage.managed); {} when there is none. */
+  async policy(): Promise<Policy> {
+    try {
+      return parsePolicy(await this.api.storage.managed.get(null));
+    } catch {
+      // Firefox rejects when no policy exists; Chrome without a schema too.
+      return {};
+    }
+  }
+
+  /**
+   * The effective settings. When neither the policy nor a host hello has
+   * given an allow-list yet, it waits (bounded) for the host first, so that
+   * a page is not judged by the default list.
+   */
+  async settings(waitForHost = true): Promise<Settings> {
+    const policy = await this.policy();
+    let hostSettings = await this.store.get("hostSettings");
+    if (waitForHost && policy.allowedOrigins === undefined && (hostSettings === undefined || hostSettings === null)) {
+      await this.host.settled(CONFIG.SETTINGS_WAIT_MS);
+      hostSettings = await this.store.get("hostSettings");
+    }
+    return withAllowList(policy, hostSettings);
+  }
+
+  /**
+   * Registers the content script for exactly the allow-listed origins (or
+   * unregisters it when the list is empty). Calls are serialised.
+   */
+  syncContentScripts(s: Settings): Promise<void> {
+    const next = this.registering.then(() => this.doSync(s)).catch((e: unknown) => {
+      console.warn(`oia: cannot register the content script: ${errorMessage(e)}`);
+    });
+    this.registering = next;
+    return next;
+  }
+
+  private async doSync(s: Settings): Promise<void> {
+    const id = CONFIG.CONTENT_SCRIPT_ID;
+    const { matches, excludeMatches } = s.allow.matchPatterns();
+    const existing = await this.api.scripting.getRegisteredContentScripts({ ids: [id] });
+    // Until the policy or a host hello gives the list, keep what was
+    // registered before (it persists across browser restarts); register the
+    // defaults only when nothing is.
+    if (s.sources.allowedOrigins === "default" && existing.length > 0) return;
+    if (matches.length === 0) {
+      if (existing.length > 0) await this.api.scripting.unregisterContentScripts({ ids: [id] });
+      return;
+    }
+    const script = {
+      id,
+      matches,
+      excludeMatches,
+      js: ["content.js"],
+      runAt: "document_start" as const,
+      allFrames: s.allowFrames,
+      persistAcrossSessions: true,
+    };
+    const cur = existing[0];
+    if (cur !== undefined) {
+      const same =
+        JSON.stringify([...(cur.matches ?? [])].sort()) === JSON.stringify(matches) &&
+        JSON.stringify([...(cur.excludeMatches ?? [])].sort()) === JSON.stringify(excludeMatches) &&
+        (cur.allFrames ?? false) === s.allowFrames;
+      if (same) return;
+      await this.api.scripting.unregisterContentScripts({ ids: [id] });
+    }
+    await this.api.scripting.registerContentScripts([script]);
+  }
+
+  /**
+   * Pushes a page event to every tab whose top document is on the
+   * allow-list. Tabs without the content script refuse; that is fine.
+   */
+  async broadcast(event: PageEvent): Promise<void> {
+    const s = await this.settings(false);
+    let tabs;
+    try {
+      tabs = await this.api.tabs.query({});
+    } catch {
+      return;
+    }
+    const msg: ContentEventMessage = { kind: "oia.event", event };
+    await Promise.all(
+      tabs.map(async (t) => {
+        if (t.id === undefined || s.allow.match(t.url) === undefined) return;
+        try {
+          await this.api.tabs.sendMessage(t.id, msg);
+        } catch {
+          // no content script in that tab (yet)
+        }
+      }),
+    );
+  }
+
+  /** Stores the prompt and opens the prompt window, or focuses it. */
+  async showPrompt(p: PromptRecord): Promise<void> {
+    await this.store.set({ prompt: p });
+    const id = await this.store.get("promptWindow");
+    if (typeof id === "number") {
+      try {
+        await this.api.windows.get(id);
+        await this.api.windows.update(id, { focused: true, drawAttention: true });
+        return;
+      } catch {
+        // it was closed behind our back
+      }
+    }
+    const w = await this.api.windows.create({
+      url: this.api.runtime.getURL("prompt.html"),
+      type: "popup",
+      width: CONFIG.PROMPT_WIDTH,
+      height: CONFIG.PROMPT_HEIGHT,
+      focused: true,
+    });
+    if (typeof w.id === "number") await this.store.set({ promptWindow: w.id });
+  }
+
+  /**
+   * Forgets the prompt and closes its window. The window id is forgotten
+   * first, so that closing it is not taken for the user's cancel.
+   */
+  async closePrompt(): Promise<void> {
+    const id = await this.store.get("promptWindow");
+    await this.store.set({ prompt: null, promptWindow: null });
+    if (typeof id === "number") {
+      try {
+        await this.api.windows.remove(id);
+      } catch {
+        // already closed
+      }
+    }
+  }
+}
+
+/** Combines policy and host settings and parses the allow-list. */
+export function withAllowList(policy: Policy, host: HostSettings | null | undefined): Settings {
+  const e = effectiveSettings(policy, host);
+  const allow = new AllowList(e.allowedOrigins);
+  return { ...e, allow, invalid: [...allow.invalid] };
+}

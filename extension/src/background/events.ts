@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The Open Identity Agent authors
+
+/**
+ * What the background does with the host's events (docs/protocol.md §3.5):
+ * record the state, push page events (§2.3) to allow-listed tabs, and open,
+ * update or close the prompt window.
+ *
+ * @module
+ */
+
+import { isErrorCode, isState, normaliseError, type Card, type PinPrompt, type Role } from "../shared/protocol.js";
+import type { PromptRecord } from "../shared/state.js";
+import { cleanRole, cleanUser, sessionFields } from "./actions/reply.js";
+import type { Context } from "./context.js";
+import type { ConnectionProblem, HostFrame, HostHello } from "./services/NativeHost.js";
+
+const MAX_ROLES = 64;
+
+function str(v: unknown, max = 2048): string | undefined {
+  return typeof v === "string" && v.length <= max ? v : undefined;
+}
+
+function int(v: unknown, min: number, max: number, dflt: number): number {
+  return typeof v === "number" && Number.isInteger(v) && v >= min && v <= max ? v : dflt;
+}
+
+/** A card object with only its known fields. */
+export function cleanCard(v: unknown): Card | null {
+  if (typeof v !== "object" || v === null) return null;
+  const o = v as Record<string, unknown>;
+  const c: Card = { present: o.present === true };
+  for (const k of ["label", "serial", "uid"] as const) {
+    const x = str(o[k], 256);
+    if (x !== undefined) c[k] = x;
+  }
+  return c;
+}
+
+/** The prompt record for a pinRequired event. */
+export function pinPrompt(f: HostFrame, now: number): PromptRecord {
+  const p: PinPrompt = {
+    attemptsLeft: int(f.attemptsLeft, 0, 99, 3),
+    finalTry: f.finalTry === true,
+    pinPad: f.pinPad === true,
+    timeoutSeconds: int(f.timeoutSeconds, 0, 24 * 3600, 0),
+  };
+  const origin = str(f.origin);
+  if (origin !== undefined) p.origin = origin;
+  const uid = str(f.uid, 256);
+  if (uid !== undefined) p.uid = uid;
+  if (isErrorCode(f.lastError)) p.lastError = f.lastError;
+  return { kind: "pin", since: now, ...p };
+}
+
+/** The prompt record for a roleRequired event. */
+export function rolePrompt(f: HostFrame, now: number): PromptRecord {
+  const roles: Role[] = Array.isArray(f.roles)
+    ? f.roles.slice(0, MAX_ROLES).map(cleanRole).filter((r): r is Role => r !== undefined)
+    : [];
+  const p: PromptRecord = {
+    kind: "role",
+    since: now,
+    user: cleanUser(f.user) ?? { uid: "" },
+    roles,
+    timeoutSeconds: int(f.timeoutSeconds, 0, 24 * 3600, 0),
+  };
+  const origin = str(f.origin);
+  if (origin !== undefined) p.origin = origin;
+  return p;
+}
+
+/** Handles one host event. Events are handled one at a time, in order. */
+export async function handleEvent(ctx: Context, f: HostFrame, now: () => number = Date.now): Promise<void> {
+  switch (f.event) {
+    case "state":
+      if (isState(f.state)) await ctx.store.set({ state: f.state });
+      return;
+    case "cardInserted":
+      await ctx.store.set({ card: cleanCard(f.card) ?? { present: true } });
+      await ctx.broadcast("cardInserted");
+      return;
+    case "cardRemoved":
+      await ctx.store.set({ card: { present: false } });
+      await ctx.broadcast("cardRemoved");
+      return;
+    case "pinRequired":
+      await ctx.store.set({ lastError: null });
+      await ctx.showPrompt(pinPrompt(f, now()));
+      return;
+    case "roleRequired":
+      await ctx.showPrompt(rolePrompt(f, now()));
+      return;
+    case "loggedIn":
+      await ctx.store.set({ session: sessionFields(f), lastError: null });
+      await ctx.closePrompt();
+      await ctx.broadcast("ticketChanged");
+      return;
+    case "ticketDestroyed":
+      await ctx.store.set({ session: null });
+      await ctx.closePrompt();
+      await ctx.broadcast("ticketDestroyed");
+      return;
+    case "error": {
+      const err = normaliseError(f.error);
+      // A frame the host could not read is not the end of a login.
+      if (err.code === "FRAME_TOO_LARGE" || err.code === "BAD_REQUEST") return;
+      await ctx.store.set({ lastError: err });
+      const prompt = await ctx.store.get("prompt");
+      const win = await ctx.store.get("promptWindow");
+      if (err.code === "PIN_LOCKED" && prompt !== undefined && prompt !== null && typeof win === "number") {
+        // Keep the window open on the locked message: the user must learn
+        // how to unlock the card. Closing it then is not a cancel.
+        const origin = "origin" in prompt ? prompt.origin : undefined;
+        const uid = prompt.kind === "pin" ? prompt.uid : undefined;
+        const locked: PromptRecord = { kind: "locked", since: now() };
+        if (origin !== undefined) locked.origin = origin;
+        if (uid !== undefined) locked.uid = uid;
+        await ctx.store.set({ prompt: locked });
+        return;
+      }
+      await ctx.closePrompt();
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+/** Records a ready host and refreshes what depends on it. */
+export async function handleReady(ctx: Context, hello: HostHello): Promise<void> {
+  await ctx.store.set({
+    hostSettings: hello.settings ?? null,
+    hostInfo: { version: hello.version, protocol: hello.protocol },
+    hostProblem: null,
+    state: isState(hello.state) ? hello.state : undefined,
+  });
+  await ctx.syncContentScripts(await ctx.settings(false));
+  try {
+    const st = await ctx.host.request("status", {}, 10_000);
+    const loggedIn = st.state === "loggedIn";
+    await ctx.store.set({
+      state: isState(st.state) ? st.state : undefined,
+      card: cleanCard(st.card),
+      session: loggedIn ? sessionFields(st) : null,
+    });
+    if (typeof st.pin === "object" && st.pin !== null) {
+      await ctx.showPrompt(pinPrompt(st.pin as HostFrame, Date.now()));
+    }
+  } catch {
+    // the host went away again; handleDown follows
+  }
+}
+
+/**
+ * Records that the host is unavailable. When a session existed, pages learn
+ * it ended (ticketDestroyed); a pending prompt is closed.
+ */
+export async function handleDown(ctx: Context, problem: ConnectionProblem, wasReady: boolean): Promise<void> {
+  const session = await ctx.store.get("session");
+  await ctx.store.set({
+    hostProblem: { code: problem.code, detail: problem.detail },
+    hostInfo: null,
+    state: undefined,
+    card: null,
+    session: null,
+  });
+  await ctx.closePrompt();
+  if (wasReady && session !== undefined && session !== null) await ctx.broadcast("ticketDestroyed");
+}

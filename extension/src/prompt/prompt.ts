@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The Open Identity Agent authors
+
+/**
+ * The passcode and role window. It renders the pending prompt that the
+ * background keeps in storage.session and follows its changes. The passcode
+ * goes from the field straight to the background (which sends it to the
+ * host) and the field is cleared at once; it is never stored or logged.
+ *
+ * @module
+ */
+
+import { browserApi, type StorageChanges } from "../shared/browser.js";
+import { localise, t } from "../shared/i18n.js";
+import { LIMITS, type ErrorBody } from "../shared/protocol.js";
+import type { PromptRecord, SessionStore } from "../shared/state.js";
+
+const api = browserApi();
+
+function el<T extends HTMLElement>(id: string, _type?: new () => T): T {
+  const e = document.getElementById(id);
+  if (e === null) throw new Error(`prompt.html has no #${id}`);
+  return e as T;
+}
+
+const ui = {
+  form: el("form", HTMLFormElement),
+  origin: el("origin"),
+  holder: el("holder"),
+  passcode: el("passcode", HTMLInputElement),
+  pinSection: el("pin-section"),
+  attempts: el("attempts"),
+  finalTry: el("final-try"),
+  pinpad: el("pinpad"),
+  countdown: el("countdown"),
+  roleSection: el("role-section"),
+  roles: el("roles"),
+  locked: el("locked"),
+  status: el("status"),
+  submit: el("submit", HTMLButtonElement),
+  selectRole: el("select-role", HTMLButtonElement),
+  cancel: el("cancel", HTMLButtonElement),
+  errorSummary: el("error-summary"),
+  errorLink: el("error-link", HTMLAnchorElement),
+};
+
+let prompt: PromptRecord | null = null;
+let renderedKey = "";
+let countdownTimer: ReturnType<typeof setInterval> | undefined;
+let busy = false;
+
+function showError(message: string | undefined, field: string): void {
+  if (message === undefined) {
+    ui.errorSummary.hidden = true;
+    ui.errorLink.textContent = "";
+    ui.passcode.removeAttribute("aria-invalid");
+    return;
+  }
+  ui.errorLink.textContent = message;
+  ui.errorLink.href = `#${field}`;
+  ui.errorSummary.hidden = false;
+  if (field === "passcode") ui.passcode.setAttribute("aria-invalid", "true");
+}
+
+function originText(origin: string | undefined): string {
+  if (origin === undefined || origin === "") return "";
+  try {
+    if (new URL(origin).origin === new URL(api.runtime.getURL("/")).origin) return t(api, "toolbarOrigin");
+  } catch {
+    // shown as is
+  }
+  return origin;
+}
+
+function stopCountdown(): void {
+  if (countdownTimer !== undefined) clearInterval(countdownTimer);
+  countdownTimer = undefined;
+}
+
+function startCountdown(since: number, seconds: number): void {
+  stopCountdown();
+  const tick = (): void => {
+    const left = Math.max(0, Math.ceil((since + seconds * 1000 - Date.now()) / 1000));
+    ui.countdown.textContent = t(api, "countdown", left);
+    if (left === 0) stopCountdown();
+  };
+  tick();
+  countdownTimer = setInterval(tick, 1000);
+}
+
+function setBusy(b: boolean, status = ""): void {
+  busy = b;
+  ui.submit.disabled = b;
+  ui.selectRole.disabled = b;
+  ui.passcode.disabled = b;
+  ui.status.textContent = status;
+}
+
+function errorText(e: ErrorBody | undefined): string | undefined {
+  if (e === undefined) return undefined;
+  return e.message;
+}
+
+function render(p: PromptRecord | null, state: string | undefined): void {
+  prompt = p;
+  if (p === null) {
+    stopCountdown();
+    window.close();
+    return;
+  }
+  // Re-render the form only when the prompt itself changed, so that typing
+  // is not disturbed by unrelated storage writes.
+  const key = JSON.stringify(p);
+  if (key !== renderedKey) {
+    renderedKey = key;
+    setBusy(false);
+    ui.origin.textContent = originText("origin" in p ? p.origin : undefined);
+    ui.holder.textContent = p.kind === "role" ? (p.user.name ?? p.user.uid) : (p.uid ?? "");
+    ui.pinSection.hidden = !(p.kind === "pin" && !p.pinPad);
+    ui.submit.hidden = ui.pinSection.hidden;
+    ui.pinpad.hidden = !(p.kind === "pin" && p.pinPad);
+    ui.roleSection.hidden = p.kind !== "role";
+    ui.selectRole.hidden = p.kind !== "role";
+    ui.locked.hidden = p.kind !== "locked";
+    ui.cancel.textContent = t(api, p.kind === "locked" ? "close" : "cancel");
+    showError(undefined, "passcode");
+    stopCountdown();
+    if (p.kind === "pin") {
+      ui.attempts.textContent = t(api, "attemptsLeft", p.attemptsLeft);
+      ui.finalTry.hidden = !p.finalTry;
+      if (p.lastError === "PIN_INCORRECT") showError(t(api, "errPinIncorrect"), "passcode");
+      if (p.pinPad) {
+        startCountdown(p.since, p.timeoutSeconds);
+      } else {
+        ui.passcode.value = "";
+        ui.passcode.focus();
+      }
+    } else if (p.kind === "role") {
+      renderRoles(p);
+    } else {
+      ui.cancel.focus();
+    }
+  }
+  if (state === "verifying") setBusy(true, t(api, "statusChecking"));
+  else if (state === "authenticating") setBusy(true, t(api, "statusAuthenticating"));
+}
+
+function renderRoles(p: Extract<PromptRecord, { kind: "role" }>): void {
+  for (const old of ui.roles.querySelectorAll(".role")) old.remove();
+  p.roles.forEach((r, i) => {
+    const row = document.createElement("div");
+    row.className = "role";
+    const input = document.createElement("input");
+    input.type = "radio";
+    input.name = "role";
+    input.value = r.id;
+    input.id = `role-${i}`;
+    if (i === 0) input.checked = true;
+    const label = document.createElement("label");
+    label.htmlFor = input.id;
+    const parts = [r.name ?? r.id, r.orgName ?? r.orgCode, r.jobRole].filter((x): x is string => x !== undefined && x !== "");
+    label.textContent = parts.join(" — ");
+    row.append(input, label);
+    ui.roles.append(row);
+  });
+  ui.roles.querySelector<HTMLInputElement>("input[name=role]")?.focus();
+}
+
+async function send(msg: Record<string, unknown>): Promise<{ ok: boolean; error?: ErrorBody }> {
+  try {
+    return (await api.runtime.sendMessage(msg)) as { ok: boolean; error?: ErrorBody };
+  } catch {
+    return { ok: false, error: { code: "INTERNAL", message: "the extension stopped" } };
+  }
+}
+
+async function submitPin(): Promise<void> {
+  const pin = ui.passcode.value;
+  // Clear the field before anything else: the passcode lives on only in
+  // the message being sent.
+  ui.passcode.value = "";
+  if (pin === "") {
+    showError(t(api, "errPinEmpty"), "passcode");
+    ui.errorSummary.focus();
+    return;
+  }
+  if (new TextEncoder().encode(pin).length > LIMITS.maxPinBytes) {
+    showError(t(api, "errPinTooLong"), "passcode");
+    ui.errorSummary.focus();
+    return;
+  }
+  showError(undefined, "passcode");
+  setBusy(true, t(api, "statusChecking"));
+  const r = await send({ kind: "pin", pin });
+  if (!r.ok) {
+    setBusy(false);
+    showError(errorText(r.error), "passcode");
+    ui.passcode.focus();
+  }
+}
+
+async function submitRole(): Promise<void> {
+  const chosen = ui.roles.querySelector<HTMLInputElement>("input[name=role]:checked");
+  if (chosen === null) {
+    showError(t(api, "errRoleNone"), "roles");
+    ui.errorSummary.focus();
+    return;
+  }
+  setBusy(true, t(api, "statusAuthenticating"));
+  const r = await send({ kind: "selectRole", roleId: chosen.value });
+  if (!r.ok) {
+    setBusy(false);
+    showError(errorText(r.error), "roles");
+  }
+}
+
+async function cancel(): Promise<void> {
+  ui.passcode.value = "";
+  await send({ kind: "cancel" });
+  window.close();
+}
+
+ui.form.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  if (busy || prompt === null) return;
+  if (prompt.kind === "pin" && !prompt.pinPad) void submitPin();
+  else if (prompt.kind === "role") void submitRole();
+});
+ui.cancel.addEventListener("click", () => void cancel());
+document.addEventListener("keydown", (ev) => {
+  if (ev.key === "Escape") {
+    ev.preventDefault();
+    void cancel();
+  }
+});
+ui.errorLink.addEventListener("click", (ev) => {
+  ev.preventDefault();
+  const target = prompt?.kind === "role" ? ui.roles.querySelector<HTMLInputElement>("input[name=role]") : ui.passcode;
+  target?.focus();
+});
+
+let state: string | undefined;
+api.storage.onChanged.addListener((changes: StorageChanges, area: string) => {
+  if (area !== "session") return;
+  if ("state" in changes) state = changes.state?.newValue as string | undefined;
+  if ("prompt" in changes) render((changes.prompt?.newValue as PromptRecord | undefined) ?? null, state);
+  else if ("state" in changes && prompt !== null) render(prompt, state);
+});
+
+localise(api, document);
+void api.storage.session.get(["prompt", "state"]).then((r) => {
+  const s = r as SessionStore;
+  state = s.state;
+  render(s.prompt ?? null, state);
+});
