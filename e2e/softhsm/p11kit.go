@@ -111,4 +111,3 @@ func (s *Server) Remove() {
 	_ = s.cmd.Wait()
 	s.cmd = nil
 }
-

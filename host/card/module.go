@@ -114,7 +114,7 @@ func open(path string, load loader) (*Module, error) {
 	if err != nil {
 		return nil, loadFailed(key, err)
 	}
-	m := &Module{path: key, ctx: ctx, refs: 1}
+	m := &Module{path: key, ctx: ctx, refs: 1, gen: 1} // generation 0 means any, in call
 	if err := m.initialize(); err != nil {
 		ctx.Destroy()
 		return nil, loadFailed(key, err)

@@ -123,6 +123,9 @@ func setupFixture(tmp string) error {
 		return err
 	}
 	os.Setenv("SOFTHSM2_CONF", d.Conf)
+	if err := setupVCard(tmp); err != nil {
+		return err
+	}
 	if fx.server, err = softhsm.NewServer(d, fx.remote.Label); err != nil {
 		fmt.Fprintln(os.Stderr, "card tests: p11-kit tests will skip:", err)
 		fx.server = nil
