@@ -34,6 +34,11 @@ type Location struct {
 	RegistryKey string
 	// Detect lists paths whose existence shows the browser is installed.
 	Detect []Probe
+	// Policies are where the browser's managed policy lives, for doctor:
+	// on Linux, directories of *.json files (Chromium family) or
+	// policies.json files (Firefox); on Windows, the key under HKLM and
+	// HKCU. Empty where doctor cannot read it (macOS profiles).
+	Policies []string
 }
 
 // Probe is one path that shows a browser is installed, and whether that
@@ -79,27 +84,32 @@ var Locations = []Location{
 		UserDirs:   []string{"{config}/google-chrome/NativeMessagingHosts"},
 		SystemDirs: []string{"/etc/opt/chrome/native-messaging-hosts"},
 		Detect: probes(native("/opt/google/chrome/chrome", "/usr/bin/google-chrome-stable", "/usr/bin/google-chrome"),
-			flatpak("com.google.Chrome"))},
+			flatpak("com.google.Chrome")),
+		Policies: []string{"/etc/opt/chrome/policies/managed"}},
 	{Browser: "chromium", Title: "Chromium", OS: "linux", Family: manifests.Chromium,
 		UserDirs:   []string{"{config}/chromium/NativeMessagingHosts"},
 		SystemDirs: []string{"/etc/chromium/native-messaging-hosts", "/etc/chromium-browser/native-messaging-hosts"},
 		Detect: probes(native("/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/lib64/chromium-browser/chromium-browser"),
-			[]Probe{snap("chromium")}, flatpak("org.chromium.Chromium"))},
+			[]Probe{snap("chromium")}, flatpak("org.chromium.Chromium")),
+		Policies: []string{"/etc/chromium/policies/managed", "/etc/chromium-browser/policies/managed"}},
 	{Browser: "edge", Title: "Microsoft Edge", OS: "linux", Family: manifests.Chromium,
 		UserDirs:   []string{"{config}/microsoft-edge/NativeMessagingHosts"},
 		SystemDirs: []string{"/etc/opt/edge/native-messaging-hosts"},
 		Detect: probes(native("/opt/microsoft/msedge/msedge", "/usr/bin/microsoft-edge-stable", "/usr/bin/microsoft-edge"),
-			flatpak("com.microsoft.Edge"))},
+			flatpak("com.microsoft.Edge")),
+		Policies: []string{"/etc/opt/edge/policies/managed"}},
 	{Browser: "brave", Title: "Brave", OS: "linux", Family: manifests.Chromium,
 		UserDirs:   []string{"{config}/BraveSoftware/Brave-Browser/NativeMessagingHosts"},
 		SystemDirs: []string{"/etc/opt/brave/native-messaging-hosts", "/etc/brave/native-messaging-hosts"},
 		Detect: probes(native("/opt/brave.com/brave/brave", "/usr/bin/brave-browser"),
-			[]Probe{snap("brave")}, flatpak("com.brave.Browser"))},
+			[]Probe{snap("brave")}, flatpak("com.brave.Browser")),
+		Policies: []string{"/etc/brave/policies/managed"}},
 	{Browser: "vivaldi", Title: "Vivaldi", OS: "linux", Family: manifests.Chromium,
 		UserDirs:   []string{"{config}/vivaldi/NativeMessagingHosts"},
 		SystemDirs: []string{"/etc/opt/vivaldi/native-messaging-hosts"},
 		Detect: probes(native("/opt/vivaldi/vivaldi", "/usr/bin/vivaldi-stable", "/usr/bin/vivaldi"),
-			flatpak("com.vivaldi.Vivaldi"))},
+			flatpak("com.vivaldi.Vivaldi")),
+		Policies: []string{"/etc/opt/vivaldi/policies/managed"}},
 	{Browser: "firefox", Title: "Firefox", OS: "linux", Family: manifests.Firefox,
 		// Still ~/.mozilla after Firefox 147's XDG move (bug 1955255).
 		UserDirs: []string{"~/.mozilla/native-messaging-hosts"},
@@ -107,7 +117,8 @@ var Locations = []Location{
 		SystemDirs: []string{"/usr/lib/mozilla/native-messaging-hosts", "/usr/lib64/mozilla/native-messaging-hosts"},
 		Detect: probes(native("/usr/lib/firefox-esr/firefox-esr", "/usr/lib/firefox/firefox", "/usr/lib64/firefox/firefox",
 			"/opt/firefox/firefox", "/usr/bin/firefox-esr"),
-			[]Probe{snap("firefox")}, flatpak("org.mozilla.firefox"))},
+			[]Probe{snap("firefox")}, flatpak("org.mozilla.firefox")),
+		Policies: []string{"/etc/firefox/policies/policies.json", "/usr/lib/firefox-esr/distribution/policies.json", "/usr/lib/firefox/distribution/policies.json"}},
 
 	// macOS.
 	{Browser: "chrome", Title: "Google Chrome", OS: "darwin", Family: manifests.Chromium,
@@ -143,25 +154,29 @@ var Locations = []Location{
 		RegistryKey: `Software\Google\Chrome\NativeMessagingHosts`,
 		Detect: native("%ProgramFiles%/Google/Chrome/Application/chrome.exe",
 			"%ProgramFiles(x86)%/Google/Chrome/Application/chrome.exe",
-			"%LOCALAPPDATA%/Google/Chrome/Application/chrome.exe")},
+			"%LOCALAPPDATA%/Google/Chrome/Application/chrome.exe"),
+		Policies: []string{`Software\Policies\Google\Chrome`}},
 	{Browser: "chromium", Title: "Chromium", OS: "windows", Family: manifests.Chromium,
 		UserDirs:    []string{"%LOCALAPPDATA%/OpenIdentityAgent/NativeMessagingHosts/chromium"},
 		SystemDirs:  []string{"{hostdir}/NativeMessagingHosts/chromium"},
 		RegistryKey: `Software\Chromium\NativeMessagingHosts`,
 		Detect: native("%LOCALAPPDATA%/Chromium/Application/chrome.exe",
-			"%ProgramFiles%/Chromium/Application/chrome.exe")},
+			"%ProgramFiles%/Chromium/Application/chrome.exe"),
+		Policies: []string{`Software\Policies\Chromium`}},
 	{Browser: "edge", Title: "Microsoft Edge", OS: "windows", Family: manifests.Chromium,
 		UserDirs:    []string{"%LOCALAPPDATA%/OpenIdentityAgent/NativeMessagingHosts/edge"},
 		SystemDirs:  []string{"{hostdir}/NativeMessagingHosts/edge"},
 		RegistryKey: `Software\Microsoft\Edge\NativeMessagingHosts`,
 		Detect: native("%ProgramFiles(x86)%/Microsoft/Edge/Application/msedge.exe",
-			"%ProgramFiles%/Microsoft/Edge/Application/msedge.exe")},
+			"%ProgramFiles%/Microsoft/Edge/Application/msedge.exe"),
+		Policies: []string{`Software\Policies\Microsoft\Edge`}},
 	{Browser: "brave", Title: "Brave", OS: "windows", Family: manifests.Chromium,
 		UserDirs:    []string{"%LOCALAPPDATA%/OpenIdentityAgent/NativeMessagingHosts/brave"},
 		SystemDirs:  []string{"{hostdir}/NativeMessagingHosts/brave"},
 		RegistryKey: `Software\BraveSoftware\Brave-Browser\NativeMessagingHosts`,
 		Detect: native("%ProgramFiles%/BraveSoftware/Brave-Browser/Application/brave.exe",
-			"%LOCALAPPDATA%/BraveSoftware/Brave-Browser/Application/brave.exe")},
+			"%LOCALAPPDATA%/BraveSoftware/Brave-Browser/Application/brave.exe"),
+		Policies: []string{`Software\Policies\BraveSoftware\Brave`}},
 	{Browser: "vivaldi", Title: "Vivaldi", OS: "windows", Family: manifests.Chromium,
 		UserDirs:    []string{"%LOCALAPPDATA%/OpenIdentityAgent/NativeMessagingHosts/vivaldi"},
 		SystemDirs:  []string{"{hostdir}/NativeMessagingHosts/vivaldi"},
@@ -173,7 +188,8 @@ var Locations = []Location{
 		SystemDirs:  []string{"{hostdir}/NativeMessagingHosts/firefox"},
 		RegistryKey: `Software\Mozilla\NativeMessagingHosts`,
 		Detect: native("%ProgramFiles%/Mozilla Firefox/firefox.exe",
-			"%ProgramFiles(x86)%/Mozilla Firefox/firefox.exe")},
+			"%ProgramFiles(x86)%/Mozilla Firefox/firefox.exe"),
+		Policies: []string{`Software\Policies\Mozilla\Firefox`}},
 }
 
 // Browsers lists the short browser names, in table order.

@@ -108,6 +108,12 @@ type Target struct {
 	// Sandboxes lists "snap" or "flatpak" when such an installation of the
 	// browser was found: it cannot start oia-host directly.
 	Sandboxes []string
+	// Policies are the browser's managed-policy locations (see
+	// [Location].Policies), resolved for this machine.
+	Policies []string
+	// UserDataDir is, for a per-user Chromium-family target, the browser's
+	// user-data dir (where profiles and their extensions live).
+	UserDataDir string
 }
 
 // Registry is the part of the Windows registry that registration uses: the
@@ -245,6 +251,14 @@ func Targets(o Options, scopes ...Scope) ([]Target, error) {
 			continue
 		}
 		installed, sandboxes := r.detect(l)
+		var policies []string
+		for _, p := range l.Policies {
+			if r.goos == "windows" {
+				policies = append(policies, p)
+			} else if local, _, ok := r.expand(p); ok {
+				policies = append(policies, local)
+			}
+		}
 		for _, s := range scopes {
 			dirs := l.UserDirs
 			if s == System {
@@ -269,6 +283,10 @@ func Targets(o Options, scopes ...Scope) ([]Target, error) {
 					Primary:     i == 0,
 					Installed:   installed || override || o.Force,
 					Sandboxes:   sandboxes,
+					Policies:    policies,
+				}
+				if l.Family == manifests.Chromium && s == User && r.goos != "windows" {
+					t.UserDataDir = filepath.Dir(local)
 				}
 				if l.RegistryKey != "" {
 					t.RegistryKey = l.RegistryKey + `\` + manifests.HostName

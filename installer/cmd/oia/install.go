@@ -55,8 +55,11 @@ func newRegisterFlags(name string, stderr io.Writer, f *registerFlags, withWrite
 	return fs
 }
 
-// options turns the flags into register.Options.
-func (f *registerFlags) options(needHost bool) (register.Options, error) {
+// options turns the flags into register.Options. needHost requires an
+// existing oia-host; loadIDs fills ExtensionIDs from the configuration when
+// no --extension-id is given (doctor loads the configuration itself, to
+// report its errors).
+func (f *registerFlags) options(needHost, loadIDs bool) (register.Options, error) {
 	o := register.Options{
 		Browsers: f.browsers, ChromiumUserDataDir: f.udd, Home: f.home, Root: f.root,
 		DryRun: f.dryRun, Force: f.force,
@@ -78,12 +81,15 @@ func (f *registerFlags) options(needHost bool) (register.Options, error) {
 		}
 		o.Root = abs
 	}
-	ids, err := extensionIDs(f.ids, f.system, o.Root)
-	if err != nil {
-		return o, err
+	o.ExtensionIDs = f.ids
+	if loadIDs {
+		ids, err := extensionIDs(f.ids, f.system, o.Root)
+		if err != nil {
+			return o, err
+		}
+		o.ExtensionIDs = ids
 	}
-	o.ExtensionIDs = ids
-	if _, _, err := manifests.SplitIDs(ids); err != nil {
+	if _, _, err := manifests.SplitIDs(o.ExtensionIDs); err != nil {
 		return o, err
 	}
 	o.HostPath = f.host
@@ -152,7 +158,7 @@ func runRegister(_ context.Context, name string, args []string, stdout, stderr i
 		fmt.Fprintf(stderr, "oia %s: unexpected argument %q\n", name, fs.Arg(0))
 		return exitUsage
 	}
-	o, err := f.options(name == "install")
+	o, err := f.options(name == "install", true)
 	if err != nil {
 		fmt.Fprintf(stderr, "oia %s: %v\n", name, err)
 		return exitUsage
@@ -216,7 +222,7 @@ func runStatus(_ context.Context, args []string, _ io.Reader, stdout, stderr io.
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	o, err := f.options(false)
+	o, err := f.options(false, true)
 	if err != nil {
 		fmt.Fprintf(stderr, "oia status: %v\n", err)
 		return exitUsage

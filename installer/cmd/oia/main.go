@@ -37,7 +37,7 @@ func init() {
 		{"install", "register oia-host with the browsers (per user, or --system)", runInstall},
 		{"uninstall", "remove the registrations that oia install wrote", runUninstall},
 		{"status", "show where oia-host is registered", runStatus},
-		// {"doctor", "check everything a login needs and say how to fix what is wrong", runDoctor},
+		{"doctor", "check everything a login needs and say how to fix what is wrong", runDoctor},
 		{"policy", "write the browser policy an IT team deploys (chrome, edge, firefox, windows, admx, macos)", runPolicy},
 		{"version", "print the version", runVersion},
 		{"help", "show this help", runHelp},
