@@ -4,6 +4,7 @@
 package vcard
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -126,4 +127,18 @@ func (f Fault) String() string {
 		when = "once"
 	}
 	return f.Function + " " + what + " " + when
+}
+
+// MarshalJSON adds the name of RV ("rvName") for people reading
+// `oia-vcard status --json`.
+func (f Fault) MarshalJSON() ([]byte, error) {
+	type plain Fault
+	name := ""
+	if !f.Remove {
+		name = RVName(f.RV)
+	}
+	return json.Marshal(struct {
+		plain
+		RVName string `json:"rvName,omitempty"`
+	}{plain(f), name})
 }

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The Open Identity Agent authors
+
+package vcard
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseState(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		ok       bool
+	}{
+		// What Init and the module write.
+		{"normal", "# comment\nversion=1\npresent=1\nname=Dr A. Smith = MD\n", true},
+		// Values may be empty (fault_func= when no fault).
+		{"empty value", "version=1\nfault_func=\n", true},
+		// A file from another format version is not half-understood.
+		{"other version", "version=2\n", false},
+		{"no version", "present=1\n", false},
+		// A torn or foreign file is refused, never guessed at.
+		{"no equals", "version=1\npresent\n", false},
+		{"bad key", "version=1\nPresent=1\n", false},
+		{"empty key", "version=1\n=1\n", false},
+		{"long value", "version=1\nname=" + strings.Repeat("x", 256) + "\n", false},
+		{"too big", "version=1\n" + strings.Repeat("# padding\n", 2000), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseState([]byte(tc.in))
+			if (err == nil) != tc.ok {
+				t.Fatalf("parseState = %v; want ok %v", err, tc.ok)
+			}
+		})
+	}
+}
+
+func TestState_KeepsUnknownKeysAndOrder(t *testing.T) {
+	s, err := parseState([]byte("version=1\nfuture_key=keep me\nattempts=2\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.setUint(kAttempts, 3)
+	s.set(kLabel, "L")
+	got := string(s.encode())
+	want := "version=1\nfuture_key=keep me\nattempts=3\nlabel=L\n"
+	if !strings.HasSuffix(got, want) {
+		t.Fatalf("encode = %q; want it to end with %q", got, want)
+	}
+	// The module writes numbers as 0x hex; both sides read them.
+	s.set(kFaultRV, "0x30")
+	if s.uint(kFaultRV) != 0x30 {
+		t.Fatalf("uint(0x30) = %d", s.uint(kFaultRV))
+	}
+}
