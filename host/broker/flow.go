@@ -66,7 +66,11 @@ type Challenge struct {
 
 // String describes the challenge without its secrets.
 func (ch *Challenge) String() string {
-	return fmt.Sprintf("broker.Challenge{%d bytes, log_session_id %s, reply to %s}", len(ch.Data), ch.LogSessionID, redactedURL(ch.ReplyURL))
+	reply := "nowhere"
+	if ch.ReplyURL != nil {
+		reply = redactedURL(ch.ReplyURL)
+	}
+	return fmt.Sprintf("broker.Challenge{%d bytes, log_session_id %s, reply to %s}", len(ch.Data), ch.LogSessionID, reply)
 }
 
 // Session is a broker login: the answer to a successful validation.
