@@ -44,7 +44,7 @@ func TestParseDocument(t *testing.T) {
 		name    string
 		body    string
 		want    map[string]string // fields and their decoded values
-		roles   []Role             // when not nil, the roles expected (Raw ignored)
+		roles   []Role            // when not nil, the roles expected (Raw ignored)
 		wantErr string
 	}{
 		{
@@ -84,8 +84,8 @@ func TestParseDocument(t *testing.T) {
 		},
 		{
 			// a well-formed sender escapes &; both forms must read the same
-			name: "entities",
-			body: `<gpOBJECT><gpPARAM name="nhsjobrole0" id="1" orgcode="O&amp;1">A &amp; B, &quot;Admin &amp; Clerical&quot;:"x":"R &lt;1&gt; &#233;&#x41;"</gpPARAM></gpOBJECT>`,
+			name:  "entities",
+			body:  `<gpOBJECT><gpPARAM name="nhsjobrole0" id="1" orgcode="O&amp;1">A &amp; B, &quot;Admin &amp; Clerical&quot;:"x":"R &lt;1&gt; &#233;&#x41;"</gpPARAM></gpOBJECT>`,
 			roles: []Role{{ID: "1", OrgCode: "O&1", OrgName: "A & B", JobRole: "Admin & Clerical", SubGroup: "x", Name: "R <1> éA"}},
 		},
 		{
@@ -96,8 +96,8 @@ func TestParseDocument(t *testing.T) {
 		},
 		{
 			// a role text in an unexpected shape is still offered, whole
-			name: "odd role text",
-			body: `<gpOBJECT><gpPARAM name="nhsjobrole0" id="9">Just a name</gpPARAM><gpPARAM name="nhsjobrole1">no id: cannot be selected</gpPARAM></gpOBJECT>`,
+			name:  "odd role text",
+			body:  `<gpOBJECT><gpPARAM name="nhsjobrole0" id="9">Just a name</gpPARAM><gpPARAM name="nhsjobrole1">no id: cannot be selected</gpPARAM></gpOBJECT>`,
 			roles: []Role{{ID: "9", Name: "Just a name"}},
 		},
 		{
