@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The Open Identity Agent authors
+
+// Command oia-host is Open Identity Agent's native-messaging host. The
+// browser starts it when the extension connects; it speaks length-prefixed
+// JSON on standard input and output (docs/protocol.md §3), logs to a
+// per-user file, and exits when the browser closes standard input.
+//
+//	oia-host chrome-extension://<id>/ [--parent-window=<n>]   (Chrome, Edge)
+//	oia-host <manifest path> <add-on id>                        (Firefox)
+//	oia-host --version
+//	oia-host --print-config
+package main
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/openidentityagent/oia"
+	"github.com/openidentityagent/oia/host/broker"
+	"github.com/openidentityagent/oia/host/card"
+	"github.com/openidentityagent/oia/host/cms"
+	"github.com/openidentityagent/oia/host/config"
+	"github.com/openidentityagent/oia/host/logging"
+	"github.com/openidentityagent/oia/host/login"
+	"github.com/openidentityagent/oia/host/nativemsg"
+	"github.com/openidentityagent/oia/host/protocol"
+	"github.com/openidentityagent/oia/host/server"
+)
+
+// Exit statuses.
+const (
+	exitOK        = 0
+	exitError     = 1
+	exitUsage     = 2
+	exitForbidden = 3
+)
+
+func main() {
+	// Take stdout before anything can print: from here on only frames go
+	// to the real standard output.
+	out, err := nativemsg.TakeStdout()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "oia-host:", err)
+		os.Exit(exitError)
+	}
+	os.Exit(run(os.Args[1:], os.Stdin, out, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 1 {
+		switch args[0] {
+		case "--version", "-version":
+			fmt.Fprintf(stdout, "oia-host %s (protocol %s)\n", oia.Version, protocol.Version)
+			return exitOK
+		case "--print-config", "-print-config":
+			cfg, err := config.Load(config.DefaultPaths())
+			if err != nil {
+				fmt.Fprintln(stderr, "oia-host:", err)
+				return exitError
+			}
+			p := config.DefaultPaths()
+			fmt.Fprintf(stdout, "system file: %s\nuser file:   %s\n\n%s", p.System, p.User, cfg.Describe())
+			return exitOK
+		case "--help", "-help", "-h":
+			fmt.Fprint(stderr, usage)
+			return exitOK
+		}
+	}
+	caller, err := parseCaller(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "oia-host: %v\n%s", err, usage)
+		return exitUsage
+	}
+	cfg, err := config.Load(config.DefaultPaths())
+	if err != nil {
+		fmt.Fprintf(stderr, "oia-host: %v\nhint: run 'oia doctor' or 'oia-host --print-config'\n", err)
+		return exitError
+	}
+	if !cfg.ExtensionAllowed(caller) {
+		fmt.Fprintf(stderr, "oia-host: extension %q is not allowed to use this host: add it to allowedExtensions in %s\n", caller, config.DefaultPaths().System)
+		return exitForbidden
+	}
+	log, closeLog, err := logging.New(logging.Options{Path: cfg.LogFile, Level: cfg.LogLevel, Component: "oia-host"})
+	if err != nil {
+		fmt.Fprintln(stderr, "oia-host:", err)
+		return exitError
+	}
+	defer closeLog.Close()
+	log.WithFields(logrus.Fields{"version": oia.Version, "caller": caller, "pid": os.Getpid()}).Info("start")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
+	w := nativemsg.NewWriter(stdout, 64)
+	m, watch, err := assemble(cfg, log, w)
+	if err != nil {
+		log.WithError(err).Error("cannot start")
+		fmt.Fprintln(stderr, "oia-host:", err)
+		return exitError
+	}
+	machineDone := make(chan struct{})
+	go func() { m.Run(ctx); close(machineDone) }()
+	go watch(ctx)
+
+	served := make(chan error, 1)
+	go func() { served <- server.Serve(stdin, w, m.HelloBody(), m, log) }()
+	select {
+	case err = <-served:
+	case <-ctx.Done():
+	}
+	cancel()
+	select {
+	case <-machineDone:
+	case <-time.After(time.Second):
+		log.Warn("the login machine did not stop in time")
+	}
+	_ = w.Close()
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		log.WithError(err).Error("input failed")
+		return exitError
+	}
+	log.Info("stop: the browser closed the port")
+	return exitOK
+}
+
+const usage = `usage: oia-host chrome-extension://<id>/ [--parent-window=<n>]
+       oia-host <manifest path> <add-on id>
+       oia-host --version | --print-config
+The browser starts oia-host for the Open Identity Agent extension; run 'oia doctor' to check the set-up.
+`
+
+// parseCaller finds the calling extension's id in the arguments the browser
+// passes (platform.md §5.2): Chrome and Edge pass chrome-extension://<id>/
+// (and on Windows --parent-window=<n>, anywhere); Firefox passes the
+// manifest path and the add-on id.
+func parseCaller(args []string) (string, error) {
+	var rest []string
+	for _, a := range args {
+		if id, ok := strings.CutPrefix(a, "chrome-extension://"); ok {
+			id = strings.TrimSuffix(id, "/")
+			if !config.IsChromeID(id) {
+				return "", fmt.Errorf("malformed caller %q", a)
+			}
+			return id, nil
+		}
+		if strings.HasPrefix(a, "--parent-window=") {
+			continue
+		}
+		rest = append(rest, a)
+	}
+	if len(rest) == 2 && strings.HasSuffix(rest[0], ".json") {
+		return rest[1], nil
+	}
+	return "", errors.New("no caller: oia-host is started by the browser, which names the calling extension")
+}
+
+// assemble builds the login machine and the card watcher from the
+// configuration.
+func assemble(cfg *config.Config, log *logrus.Logger, w *nativemsg.Writer) (*login.Machine, func(context.Context), error) {
+	base, err := cfg.BrokerBaseURL()
+	if err != nil {
+		return nil, nil, err
+	}
+	bc, err := broker.New(broker.Options{
+		BaseURL:   base,
+		CABundle:  cfg.CABundle,
+		UserAgent: cfg.UserAgent,
+		Log: func(e broker.LogEvent) {
+			log.WithFields(logrus.Fields{"op": e.Op, "attempt": e.Attempt, "method": e.Method}).Debug("broker call")
+		},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var modules []*card.Module
+	for _, path := range cfg.PKCS11Modules {
+		if cfg.DefaultModules {
+			if _, err := os.Stat(path); err != nil {
+				continue // a default module that is not installed
+			}
+		}
+		mod, err := card.Open(path)
+		if err != nil {
+			log.WithError(err).WithField("module", path).Error("cannot load the PKCS#11 module")
+			continue
+		}
+		modules = append(modules, mod)
+	}
+	if len(modules) == 0 {
+		log.Warn("no PKCS#11 module loaded: no card can be seen; run 'oia doctor'")
+	}
+	hash := crypto.SHA1
+	if cfg.SignatureHash == "sha256" {
+		hash = crypto.SHA256
+	}
+	locked := map[string]bool{}
+	for _, k := range []string{"promptOnCardInsert", "pinTimeoutSeconds"} {
+		locked[k] = cfg.Locked[k]
+	}
+	m := login.New(login.Deps{
+		Cards:  cardOpener{},
+		Broker: bc,
+		Sign: func(challenge []byte, id card.Identity, signer crypto.Signer) (string, error) {
+			der, err := cms.Sign(challenge, id.Cert, signer, hash)
+			if err != nil {
+				return "", err
+			}
+			return cms.WrapResponse(der), nil
+		},
+		Log: log,
+		Notify: func(ev protocol.Event) {
+			if err := w.Send(ev); err != nil {
+				log.WithError(err).Warn("cannot send an event")
+			}
+		},
+	}, login.Settings{
+		Origins:            cfg.Origins(),
+		PromptOnCardInsert: cfg.PromptOnCardInsert,
+		PINTimeout:         cfg.PINTimeout(),
+		Locked:             locked,
+		Version:            oia.Version,
+	})
+	watcher := card.NewWatcher(modules, cfg.CardPollInterval())
+	watch := func(ctx context.Context) {
+		events := make(chan card.Event, 16)
+		go watcher.Run(ctx, events)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev := <-events:
+				log.WithFields(logrus.Fields{"event": ev.Kind.String(), "token": ev.Token.String()}).Info("card")
+				m.CardEvent(ev)
+			}
+		}
+	}
+	return m, watch, nil
+}
+
+// cardOpener opens sessions with host/card.
+type cardOpener struct{}
+
+func (cardOpener) Open(t card.Token) (login.CardSession, error) {
+	s, err := card.OpenSession(t)
+	if err != nil {
+		return nil, err
+	}
+	return cardSession{s}, nil
+}
+
+// cardSession adapts *card.Session, whose Signer returns a concrete type.
+type cardSession struct{ *card.Session }
+
+func (s cardSession) Signer() (crypto.Signer, error) { return s.Session.Signer() }

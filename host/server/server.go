@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The Open Identity Agent authors
+
+// Package server connects the native-messaging stream to the login machine:
+// it sends the host's hello, reads frames, decodes requests, hands them to
+// the machine, and writes every result and event through one writer.
+//
+// A frame it cannot read (too large, not JSON) or a request it cannot decode
+// gets an error with a stable code (by id when the id could be read, else an
+// error event) and the server keeps reading. Only the end of the input stops
+// it.
+package server
+
+import (
+	"errors"
+	"io"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/openidentityagent/oia/host/nativemsg"
+	"github.com/openidentityagent/oia/host/protocol"
+)
+
+// Handler is what serves the requests: the login machine.
+type Handler interface {
+	// Handle answers req by calling reply exactly once.
+	Handle(req protocol.Request, reply func(protocol.Result))
+}
+
+// Sender sends a message to the extension: a *nativemsg.Writer.
+type Sender interface {
+	Send(v any) error
+}
+
+// Serve sends hello, then reads requests from in until it ends, passing each
+// to h and sending the results with out. It returns nil at the end of the
+// input (the browser closed the port) and the read error otherwise.
+func Serve(in io.Reader, out Sender, hello protocol.HelloBody, h Handler, log logrus.FieldLogger) error {
+	send := func(v any) {
+		err := out.Send(v)
+		if errors.Is(err, nativemsg.ErrOutboundTooLarge) {
+			if r, ok := v.(protocol.Result); ok {
+				err = out.Send(protocol.Fail(r.ID, protocol.Errorf(protocol.CodeInternal, "the answer was over the browsers' 1 MiB limit")))
+			}
+		}
+		if err != nil {
+			log.WithError(err).Warn("cannot send to the extension")
+		}
+	}
+	send(protocol.Hello{HelloBody: hello})
+
+	r := nativemsg.NewReader(in, nativemsg.MaxInbound)
+	for {
+		body, err := r.Read()
+		if err == io.EOF {
+			return nil
+		}
+		var fe *nativemsg.FrameError
+		if errors.As(err, &fe) {
+			code := protocol.CodeBadRequest
+			if fe.Kind == nativemsg.ErrTooLarge {
+				code = protocol.CodeFrameTooLarge
+			}
+			log.WithField("size", fe.Size).WithError(err).Warn("unreadable frame")
+			send(protocol.Event{Name: protocol.EvError, Body: protocol.ErrorEvent{Error: protocol.BodyOf(protocol.Errorf(code, "%s", fe.Error()))}})
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		req, id, err := protocol.DecodeRequest(body)
+		if err != nil {
+			log.WithError(err).WithField("id", id).Warn("bad request")
+			if id != "" {
+				send(protocol.Fail(id, err))
+			} else {
+				send(protocol.Event{Name: protocol.EvError, Body: protocol.ErrorEvent{Error: protocol.BodyOf(err)}})
+			}
+			continue
+		}
+		log.WithField("request", req.String()).Debug("request")
+		h.Handle(req, func(res protocol.Result) { send(res) })
+	}
+}
