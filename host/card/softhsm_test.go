@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openidentityagent/oia/e2e/softhsm"
 	"github.com/openidentityagent/oia/e2e/testpki"
@@ -30,7 +31,7 @@ var fx struct {
 	pki    *testpki.PKI
 	alice  *softhsm.Card // a normal card
 	bob    *softhsm.Card // for wrong passcodes
-	dave   *softhsm.Card // deleted by the removal test
+	carol  *testpki.User // for cards made during a test
 	remote *softhsm.Card // behind the p11-kit server
 	server *softhsm.Server
 	chain  string // PEM file: root then issuing
@@ -93,9 +94,7 @@ func setupFixture(tmp string) error {
 	if fx.bob, err = d.AddCard("OIA-BOB", pin, users["Bob"]); err != nil {
 		return err
 	}
-	if fx.dave, err = d.AddCard("OIA-DAVE", pin, users["Carol"]); err != nil {
-		return err
-	}
+	fx.carol = users["Carol"]
 	if fx.remote, err = d.AddCard("OIA-REMOTE", pin, users["Alice"]); err != nil {
 		return err
 	}
@@ -403,19 +402,27 @@ func TestSoftHSM_CardProblems(t *testing.T) {
 // and reports the removal; the old session is dead.
 func TestSoftHSM_TokenDeleted(t *testing.T) {
 	m := openSoftHSM(t)
-	s := session(t, m, fx.dave.Label)
+	// A card of its own, made now, so that the test can run again (-count).
+	dave, err := fx.dir.AddCard(fmt.Sprintf("OIA-DAVE-%d", time.Now().UnixNano()), pin, fx.carol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Reinitialize(); err != nil { // SoftHSM sees new tokens only now
+		t.Fatal(err)
+	}
+	s := session(t, m, dave.Label)
 	if err := s.Login(pin); err != nil {
 		t.Fatal(err)
 	}
 	w := NewWatcher([]*Module{m}, 0)
 	w.Poll()
-	if err := fx.dir.DeleteToken(fx.dave.Label); err != nil {
+	if err := fx.dir.DeleteToken(dave.Label); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.PINStatus()
+	_, err = s.PINStatus()
 	wantCode(t, err, protocol.CodeCardRemoved)
 	evs := w.Poll()
-	if len(evs) != 1 || evs[0].Kind != Removed || evs[0].Token.Label != fx.dave.Label {
+	if len(evs) != 1 || evs[0].Kind != Removed || evs[0].Token.Label != dave.Label {
 		t.Fatalf("events %v, want dave removed", evs)
 	}
 	if _, err := s.Identity(); err != nil {

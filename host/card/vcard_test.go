@@ -74,8 +74,12 @@ func TestVCard(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !id.ValidUID() || id.UID != vcard.DefaultUID {
-			t.Errorf("uid %q, want %s", id.UID, vcard.DefaultUID)
+		st, err := vc.Status()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !id.ValidUID() || id.UID != st.UID {
+			t.Errorf("uid %q, want %s", id.UID, st.UID)
 		}
 		sg, err := s.Signer()
 		if err != nil {
