@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Copyright (c) 2026 The Open Identity Agent authors
 
+// The module tests load the module through miekg/pkcs11, which needs cgo.
+
+//go:build cgo
+
 package vcard_test
 
 import (
@@ -10,47 +14,12 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
-	"sync"
 	"testing"
 
 	"github.com/miekg/pkcs11"
 
-	"github.com/openidentityagent/oia/e2e/testpki"
 	"github.com/openidentityagent/oia/e2e/vcard"
 )
-
-const testPIN = "123456"
-
-var (
-	pkiOnce sync.Once
-	pki     *testpki.PKI
-	pkiErr  error
-)
-
-// testPKI is one PKI for the whole test binary: making one costs two RSA
-// keys.
-func testPKI(t testing.TB) *testpki.PKI {
-	t.Helper()
-	pkiOnce.Do(func() { pki, pkiErr = testpki.New() })
-	if pkiErr != nil {
-		t.Fatal(pkiErr)
-	}
-	return pki
-}
-
-// newCard makes a card in a temporary directory with the shared PKI.
-func newCard(t testing.TB, opts vcard.InitOptions) *vcard.Card {
-	t.Helper()
-	if opts.PIN == "" {
-		opts.PIN = testPIN
-	}
-	opts.PKI = testPKI(t)
-	c, err := vcard.Init(t.TempDir(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 // module loads the module for card and initializes it; it is finalized when
 // the test ends. Tests that load the module cannot run in parallel: one
@@ -172,22 +141,4 @@ func verify(t *testing.T, cert *x509.Certificate, h crypto.Hash, msg, sig []byte
 	if err := rsa.VerifyPKCS1v15(cert.PublicKey.(*rsa.PublicKey), h, digest, sig); err != nil {
 		t.Fatalf("signature does not verify against the card's certificate: %v", err)
 	}
-}
-
-func certOf(t *testing.T, card *vcard.Card) *x509.Certificate {
-	t.Helper()
-	c, err := card.Certificate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func status(t *testing.T, card *vcard.Card) vcard.Status {
-	t.Helper()
-	s, err := card.Status()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Copyright (c) 2026 The Open Identity Agent authors
 
+//go:build cgo
+
 package vcard_test
 
 import (

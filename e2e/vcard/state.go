@@ -50,6 +50,7 @@ const (
 	kFaultOnce       = "fault_once"
 	kPINPadSeq       = "pinpad_seq"
 	kPINPadWaiting   = "pinpad_waiting"
+	kPINPadPID       = "pinpad_pid"
 	kPINPadEntrySeq  = "pinpad_entry_seq"
 	kPINPadEntry     = "pinpad_entry"
 	kPINPadCancel    = "pinpad_cancel"

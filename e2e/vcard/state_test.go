@@ -4,11 +4,15 @@
 package vcard
 
 import (
+	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 )
 
 func TestParseState(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, in string
 		ok       bool
@@ -37,6 +41,7 @@ func TestParseState(t *testing.T) {
 }
 
 func TestState_KeepsUnknownKeysAndOrder(t *testing.T) {
+	t.Parallel()
 	s, err := parseState([]byte("version=1\nfuture_key=keep me\nattempts=2\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -52,5 +57,37 @@ func TestState_KeepsUnknownKeysAndOrder(t *testing.T) {
 	s.set(kFaultRV, "0x30")
 	if s.uint(kFaultRV) != 0x30 {
 		t.Fatalf("uint(0x30) = %d", s.uint(kFaultRV))
+	}
+}
+
+func TestPrompting(t *testing.T) {
+	t.Parallel()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Skip("cannot run true:", err)
+	}
+	self, gone := strconv.Itoa(os.Getpid()), strconv.Itoa(dead.Process.Pid)
+	for _, tc := range []struct {
+		name, waiting, entrySeq, pid string
+		want                         bool
+	}{
+		// No login has prompted.
+		{"none", "0", "0", "0", false},
+		// A live login waits for its entry.
+		{"waiting", "7", "0", self, true},
+		// The entry is delivered; the module has not taken it yet.
+		{"delivered", "7", "7", self, false},
+		// The host died while it waited: the prompt is stale.
+		{"dead host", "7", "0", gone, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newState()
+			s.set(kPINPadWaiting, tc.waiting)
+			s.set(kPINPadEntrySeq, tc.entrySeq)
+			s.set(kPINPadPID, tc.pid)
+			if got := prompting(s); got != tc.want {
+				t.Fatalf("prompting = %v; want %v", got, tc.want)
+			}
+		})
 	}
 }

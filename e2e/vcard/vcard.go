@@ -203,7 +203,7 @@ func Init(dir string, opts InitOptions) (*Card, error) {
 	s.setBool(kWriteProtected, opts.WriteProtected)
 	s.set(kPKIDir, pkiDir)
 	clearFault(s)
-	for _, k := range []string{kPINPadSeq, kPINPadWaiting, kPINPadEntrySeq, kPINPadCancel} {
+	for _, k := range []string{kPINPadSeq, kPINPadWaiting, kPINPadPID, kPINPadEntrySeq, kPINPadCancel} {
 		s.setUint(k, 0)
 	}
 	s.set(kPINPadEntry, "")
@@ -439,7 +439,7 @@ func (c *Card) pinPad(ctx context.Context, entry string, cancel bool) error {
 		delivered := false
 		err := c.update(func(s *state) error {
 			seq := s.uint(kPINPadWaiting)
-			if seq == 0 || s.uint(kPINPadEntrySeq) == seq {
+			if !prompting(s) {
 				return nil // no prompt yet, or it already has its entry
 			}
 			s.setUint(kPINPadEntrySeq, seq)
@@ -457,6 +457,14 @@ func (c *Card) pinPad(ctx context.Context, entry string, cancel bool) error {
 		case <-t.C:
 		}
 	}
+}
+
+// prompting says whether a PIN pad login waits for an entry: the module
+// has prompted, the prompt has no entry yet, and the process that prompted
+// is still alive (a killed host leaves its prompt behind).
+func prompting(s *state) bool {
+	seq := s.uint(kPINPadWaiting)
+	return seq != 0 && s.uint(kPINPadEntrySeq) != seq && processAlive(int(s.uint(kPINPadPID)))
 }
 
 // Status reads the card's state.
@@ -484,8 +492,7 @@ func (c *Card) Status() (Status, error) {
 		WriteProtected:  s.bool(kWriteProtected),
 	}
 	st.Locked = st.AttemptsLeft == 0
-	seq := s.uint(kPINPadWaiting)
-	st.PINPadWaiting = seq != 0 && s.uint(kPINPadEntrySeq) != seq
+	st.PINPadWaiting = prompting(s)
 	if fn := s.get(kFaultFunc); fn != "" {
 		st.Fault = &Fault{Function: fn, RV: uint(s.uint(kFaultRV)), Remove: s.bool(kFaultRemove), Once: s.bool(kFaultOnce)}
 	}

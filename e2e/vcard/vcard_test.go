@@ -17,6 +17,7 @@ import (
 )
 
 func TestInit_Validation(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		opts vcard.InitOptions
@@ -52,6 +53,7 @@ func TestInit_Validation(t *testing.T) {
 }
 
 func TestInit_RefusesExistingCardUnlessForced(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	opts := vcard.InitOptions{PIN: "123456", PKI: testPKI(t)}
 	if _, err := vcard.Init(dir, opts); err != nil {
@@ -74,6 +76,7 @@ func TestInit_RefusesExistingCardUnlessForced(t *testing.T) {
 }
 
 func TestInit_PKIDir(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	pkiDir := filepath.Join(t.TempDir(), "pki")
 	c, err := vcard.Init(dir, vcard.InitOptions{PIN: "123456", PKIDir: pkiDir})
@@ -102,6 +105,7 @@ func TestInit_PKIDir(t *testing.T) {
 }
 
 func TestCard_Transitions(t *testing.T) {
+	t.Parallel()
 	c := newCard(t, vcard.InitOptions{Name: "Dr Test"})
 	st := status(t, c)
 	if !st.Present || st.AttemptsLeft != 3 || st.Locked || st.UID != vcard.DefaultUID || st.Name != "Dr Test" || st.Generation != 1 {
@@ -141,6 +145,7 @@ func TestCard_Transitions(t *testing.T) {
 }
 
 func TestCard_FaultRoundTrip(t *testing.T) {
+	t.Parallel()
 	c := newCard(t, vcard.InitOptions{})
 	f, err := vcard.ParseFault("C_Sign", "device_error", true)
 	if err != nil {
@@ -166,6 +171,7 @@ func TestCard_FaultRoundTrip(t *testing.T) {
 }
 
 func TestParseFault(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, fn, action string
 		want             vcard.Fault
@@ -194,6 +200,7 @@ func TestParseFault(t *testing.T) {
 }
 
 func TestOpen_NoCard(t *testing.T) {
+	t.Parallel()
 	_, err := vcard.Open(t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), "oia-vcard init") {
 		t.Fatalf("Open on an empty directory = %v; want a hint to run init", err)
@@ -201,6 +208,7 @@ func TestOpen_NoCard(t *testing.T) {
 }
 
 func TestPINPadEnter_BadPasscode(t *testing.T) {
+	t.Parallel()
 	c := newCard(t, vcard.InitOptions{PINPad: true})
 	if err := c.PINPadEnter(context.Background(), "1"); err == nil {
 		t.Fatal("PINPadEnter accepted a 1-character passcode")

@@ -186,6 +186,7 @@ struct state {
 	int fault_once;
 	unsigned long pinpad_seq;
 	unsigned long pinpad_waiting;
+	unsigned long pinpad_pid; /* the process whose login waits */
 	unsigned long pinpad_entry_seq;
 	char pinpad_entry[MAX_PIN_LEN + 1];
 	int pinpad_cancel;
@@ -293,6 +294,7 @@ static int state_decode(struct state *st)
 	st->fault_once = u != 0;
 	if (get_ul(kv, "pinpad_seq", 0, &st->pinpad_seq) ||
 	    get_ul(kv, "pinpad_waiting", 0, &st->pinpad_waiting) ||
+	    get_ul(kv, "pinpad_pid", 0, &st->pinpad_pid) ||
 	    get_ul(kv, "pinpad_entry_seq", 0, &st->pinpad_entry_seq))
 		return -1;
 	if (get_str(kv, "pinpad_entry", st->pinpad_entry, sizeof st->pinpad_entry))
@@ -320,6 +322,7 @@ static int state_encode(struct state *st)
 	r |= kv_setu(kv, "fault_once", (unsigned long)st->fault_once);
 	r |= kv_setu(kv, "pinpad_seq", st->pinpad_seq);
 	r |= kv_setu(kv, "pinpad_waiting", st->pinpad_waiting);
+	r |= kv_setu(kv, "pinpad_pid", st->pinpad_pid);
 	r |= kv_setu(kv, "pinpad_entry_seq", st->pinpad_entry_seq);
 	r |= kv_set(kv, "pinpad_entry", st->pinpad_entry);
 	r |= kv_setu(kv, "pinpad_cancel", (unsigned long)st->pinpad_cancel);
@@ -1160,6 +1163,7 @@ static CK_RV pinpad_login(CK_SESSION_HANDLE h)
 	}
 	unsigned long seq = ++s.pinpad_seq, gen = s.generation, epoch = init_epoch;
 	s.pinpad_waiting = seq;
+	s.pinpad_pid = (unsigned long)getpid();
 	s.pinpad_entry_seq = 0;
 	s.pinpad_entry[0] = 0;
 	s.pinpad_cancel = 0;
@@ -1173,8 +1177,18 @@ static CK_RV pinpad_login(CK_SESSION_HANDLE h)
 		pthread_mutex_unlock(&mu);
 		sleep_poll();
 		pthread_mutex_lock(&mu);
-		if (!initialized || epoch != init_epoch)
-			return CKR_CRYPTOKI_NOT_INITIALIZED; /* finalized meanwhile */
+		if (!initialized || epoch != init_epoch) {
+			/* Finalized meanwhile: withdraw the prompt, then give up. */
+			if ((fd = lock_dir(1)) >= 0) {
+				if (read_state(&s) == CKR_OK && s.exists && s.pinpad_waiting == seq) {
+					s.pinpad_waiting = 0;
+					write_state(&s);
+				}
+				unlock_dir(fd);
+			}
+			OPENSSL_cleanse(&s, sizeof s);
+			return CKR_CRYPTOKI_NOT_INITIALIZED;
+		}
 		if ((fd = lock_dir(1)) < 0) {
 			rv = CKR_DEVICE_ERROR;
 			break;
