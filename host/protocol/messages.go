@@ -428,6 +428,7 @@ type Frame struct {
 	Error          *ErrorBody `json:"error,omitempty"`
 	Protocol       string     `json:"protocol,omitempty"`
 	Version        string     `json:"version,omitempty"`
+	Settings       *Settings  `json:"settings,omitempty"`
 	State          State      `json:"state,omitempty"`
 	Previous       State      `json:"previous,omitempty"`
 	Ticket         string     `json:"ticket,omitempty"`

@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The Open Identity Agent authors
+
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openidentityagent/oia"
+	"github.com/openidentityagent/oia/e2e/brokersim"
+	"github.com/openidentityagent/oia/e2e/vcard"
+	"github.com/openidentityagent/oia/host/nativemsg"
+	"github.com/openidentityagent/oia/host/protocol"
+)
+
+const devCaller = "chrome-extension://jojkkadnmnpkbklmagcdhigmbdlcaoha/"
+
+var (
+	buildOnce sync.Once
+	hostPath  string
+	buildErr  error
+)
+
+// hostBinary returns the built oia-host: $OIA_BIN/oia-host when make test
+// built it, else one built now.
+func hostBinary(t *testing.T) string {
+	t.Helper()
+	if dir := os.Getenv("OIA_BIN"); dir != "" {
+		if p := filepath.Join(dir, "oia-host"); fileExists(p) {
+			return p
+		}
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "oia-host-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		hostPath = filepath.Join(dir, "oia-host")
+		out, err := exec.Command("go", "build", "-o", hostPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return hostPath
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// host is a running oia-host, spoken to over real pipes as a browser would.
+type host struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	frames chan protocol.Frame
+	stderr *bytes.Buffer
+	seq    int
+	// pending holds frames read while waiting for another.
+	pending []protocol.Frame
+}
+
+func writeConfig(t *testing.T, cfg map[string]any) string {
+	t.Helper()
+	b, _ := json.Marshal(cfg)
+	p := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func startHost(t *testing.T, cfg map[string]any, env ...string) *host {
+	t.Helper()
+	if _, ok := cfg["logFile"]; !ok {
+		cfg["logFile"] = filepath.Join(t.TempDir(), "host.log")
+	}
+	cmd := exec.Command(hostBinary(t), devCaller)
+	cmd.Env = append(os.Environ(), "OIA_CONFIG="+writeConfig(t, cfg), "OIA_SYSTEM_CONFIG=/nonexistent/oia.json")
+	cmd.Env = append(cmd.Env, env...)
+	h := &host{t: t, cmd: cmd, frames: make(chan protocol.Frame, 256), stderr: &bytes.Buffer{}}
+	cmd.Stderr = h.stderr
+	var err error
+	if h.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		r := nativemsg.NewReader(out, nativemsg.MaxOutbound)
+		for {
+			body, err := r.Read()
+			if err != nil {
+				close(h.frames)
+				return
+			}
+			var f protocol.Frame
+			if err := json.Unmarshal(body, &f); err != nil {
+				t.Errorf("host sent a frame that is not a message: %q", body)
+			}
+			h.frames <- f
+		}
+	}()
+	t.Cleanup(func() {
+		_ = h.stdin.Close()
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(3 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	})
+	return h
+}
+
+func (h *host) sendRaw(b []byte) {
+	h.t.Helper()
+	if _, err := h.stdin.Write(b); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *host) send(req map[string]any) string {
+	h.t.Helper()
+	h.seq++
+	id := fmt.Sprint(h.seq)
+	req["id"] = id
+	f, err := nativemsg.Encode(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.sendRaw(f)
+	return id
+}
+
+// next returns the next frame matching ok, keeping the others for later.
+func (h *host) next(what string, ok func(protocol.Frame) bool) protocol.Frame {
+	h.t.Helper()
+	for i, f := range h.pending {
+		if ok(f) {
+			h.pending = append(h.pending[:i], h.pending[i+1:]...)
+			return f
+		}
+	}
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case f, open := <-h.frames:
+			if !open {
+				h.t.Fatalf("host closed its output while waiting for %s; stderr:\n%s", what, h.stderr)
+			}
+			if ok(f) {
+				return f
+			}
+			h.pending = append(h.pending, f)
+		case <-deadline:
+			h.t.Fatalf("no %s within 10 s; frames seen: %+v", what, h.pending)
+		}
+	}
+}
+
+func (h *host) result(id string) protocol.Frame {
+	h.t.Helper()
+	return h.next("result "+id, func(f protocol.Frame) bool { return f.Type == "result" && f.ID == id })
+}
+
+func (h *host) event(name protocol.EventName) protocol.Frame {
+	h.t.Helper()
+	return h.next("event "+string(name), func(f protocol.Frame) bool { return f.Type == "event" && f.Event == name })
+}
+
+func (h *host) call(req map[string]any) protocol.Frame {
+	h.t.Helper()
+	return h.result(h.send(req))
+}
+
+func errCode(f protocol.Frame) protocol.Code {
+	if f.Error == nil {
+		return ""
+	}
+	return f.Error.Code
+}
+
+func baseConfig() map[string]any {
+	return map[string]any{"pkcs11Modules": []string{}, "brokerURL": "https://127.0.0.1:1"}
+}
+
+func TestHost_HelloAndBadInput(t *testing.T) {
+	h := startHost(t, baseConfig())
+	hello := h.next("hello", func(f protocol.Frame) bool { return f.Type == "hello" })
+	if hello.Protocol != protocol.Version || hello.Version != oia.Version || hello.State != protocol.StateNoCard {
+		t.Fatalf("hello = %+v", hello)
+	}
+	if hello.Settings == nil || len(hello.Settings.AllowedOrigins) != 1 || hello.Settings.AllowedOrigins[0] != "https://*.nhs.uk" {
+		t.Errorf("hello settings = %+v", hello.Settings)
+	}
+
+	// An oversize frame: an error event, and the host keeps serving.
+	big := binary.NativeEndian.AppendUint32(nil, nativemsg.MaxInbound+1)
+	h.sendRaw(append(big, bytes.Repeat([]byte{'x'}, nativemsg.MaxInbound+1)...))
+	if ev := h.event(protocol.EvError); errCode(ev) != protocol.CodeFrameTooLarge {
+		t.Errorf("oversize frame: %+v", ev.Error)
+	}
+	h.sendRaw(append(binary.NativeEndian.AppendUint32(nil, 5), "{oops"...))
+	if ev := h.event(protocol.EvError); errCode(ev) != protocol.CodeBadRequest {
+		t.Errorf("malformed frame: %+v", ev.Error)
+	}
+	if r := h.call(map[string]any{"type": "format"}); errCode(r) != protocol.CodeBadRequest {
+		t.Errorf("unknown request type: %+v", r)
+	}
+	if r := h.call(map[string]any{"type": "status", "pin": "1234"}); errCode(r) != protocol.CodeBadRequest {
+		t.Errorf("unknown field: %+v", r)
+	}
+	if r := h.call(map[string]any{"type": "hello", "protocol": "2.0"}); errCode(r) != protocol.CodeHostVersionMismatch {
+		t.Errorf("major version mismatch: %+v", r)
+	}
+	r := h.call(map[string]any{"type": "status"})
+	if !r.OK || r.State != protocol.StateNoCard || r.Card == nil || r.Card.Present {
+		t.Errorf("status after bad input: %+v", r)
+	}
+	if r := h.call(map[string]any{"type": "getTicketNoAuth", "origin": "https://spine.nhs.uk"}); errCode(r) != protocol.CodeTicketNotAvailable {
+		t.Errorf("getTicketNoAuth without a session: %+v", r)
+	}
+	if r := h.call(map[string]any{"type": "getTicket", "origin": "https://evil.example"}); errCode(r) != protocol.CodeOriginNotAllowed {
+		t.Errorf("a disallowed origin: %+v", r)
+	}
+
+	// The browser closes the port: the host exits within a second.
+	start := time.Now()
+	_ = h.stdin.Close()
+	done := make(chan error, 1)
+	go func() { done <- h.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("exit after EOF: %v\n%s", err, h.stderr)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("exited %v after EOF, want within 1 s", d)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("host still running 2 s after stdin closed")
+	}
+}
+
+func TestHost_RefusesCallers(t *testing.T) {
+	cfg := writeConfig(t, baseConfig())
+	tests := []struct {
+		name   string
+		args   []string
+		status int
+		stderr string
+	}{
+		{"an extension not in allowedExtensions", []string{"chrome-extension://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/"}, exitForbidden, "allowedExtensions"},
+		{"a Firefox add-on not in allowedExtensions", []string{"/x/org.openidentityagent.host.json", "evil@example.org"}, exitForbidden, "allowedExtensions"},
+		{"no caller: started by hand", nil, exitUsage, "no caller"},
+		{"a malformed chrome caller", []string{"chrome-extension://../"}, exitUsage, "malformed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(hostBinary(t), tt.args...)
+			cmd.Env = append(os.Environ(), "OIA_CONFIG="+cfg, "OIA_SYSTEM_CONFIG=/nonexistent/oia.json")
+			var stderr, stdout bytes.Buffer
+			cmd.Stderr, cmd.Stdout = &stderr, &stdout
+			err := cmd.Run()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != tt.status {
+				t.Fatalf("exit = %v, want status %d", err, tt.status)
+			}
+			if !strings.Contains(stderr.String(), tt.stderr) {
+				t.Errorf("stderr %q lacks %q", stderr.String(), tt.stderr)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("a refused host wrote to stdout: %q", stdout.String())
+			}
+		})
+	}
+	out, err := exec.Command(hostBinary(t), "--version").Output()
+	if err != nil || !strings.Contains(string(out), oia.Version) {
+		t.Errorf("--version: %q, %v", out, err)
+	}
+}
+
+// loginRig is the virtual card and the broker simulator, sharing one PKI.
+type loginRig struct {
+	sim  *brokersim.Server
+	card *vcard.Card
+	cfg  map[string]any
+	env  []string
+}
+
+func newLoginRig(t *testing.T) *loginRig {
+	t.Helper()
+	sim, err := brokersim.New(brokersim.Options{AdminAddr: "off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	dir := t.TempDir()
+	c, err := vcard.Init(dir, vcard.InitOptions{PIN: "123456", PKI: sim.PKI()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &loginRig{
+		sim:  sim,
+		card: c,
+		cfg: map[string]any{
+			"pkcs11Modules":        []string{vcard.ModulePath(t)},
+			"brokerURL":            sim.URL(),
+			"caBundle":             sim.CAFile(),
+			"cardPollMilliseconds": 100,
+			"logLevel":             "debug",
+		},
+		env: []string{c.Env()},
+	}
+}
+
+func TestHost_LoginWithVirtualCard(t *testing.T) {
+	rig := newLoginRig(t)
+	logFile := filepath.Join(t.TempDir(), "host.log")
+	rig.cfg["logFile"] = logFile
+	h := startHost(t, rig.cfg, rig.env...)
+
+	// Prompt on insert: the card is in, so the host asks for the passcode.
+	p := h.event(protocol.EvPINRequired)
+	if p.AttemptsLeft != 3 || p.UID != "555000111222" || p.PINPad {
+		t.Fatalf("first prompt = %+v", p)
+	}
+	// Two pages ask for the ticket while the passcode is being typed.
+	waiting := []string{
+		h.send(map[string]any{"type": "getTicket", "origin": "https://spine.nhs.uk"}),
+		h.send(map[string]any{"type": "getTicket", "origin": "https://ers.nhs.uk"}),
+	}
+	if r := h.call(map[string]any{"type": "pin", "pin": "999999"}); !r.OK {
+		t.Fatalf("pin: %+v", r)
+	}
+	p = h.event(protocol.EvPINRequired)
+	if p.AttemptsLeft != 2 || p.LastError != protocol.CodePINIncorrect {
+		t.Fatalf("prompt after a wrong passcode = %+v", p)
+	}
+	h.call(map[string]any{"type": "pin", "pin": "123456"})
+	roles := h.event(protocol.EvRoleRequired)
+	if len(roles.Roles) < 2 || roles.User == nil || roles.User.Name == "" {
+		t.Fatalf("role prompt = %+v", roles)
+	}
+	chosen := roles.Roles[1]
+	if r := h.call(map[string]any{"type": "selectRole", "roleId": chosen.ID}); !r.OK {
+		t.Fatalf("selectRole: %+v", r)
+	}
+	h.event(protocol.EvLoggedIn)
+	var ticket string
+	for _, id := range waiting {
+		r := h.result(id)
+		if !r.OK || r.Ticket == "" || r.Role == nil || r.Role.ID != chosen.ID || r.User.UID != "555000111222" {
+			t.Fatalf("waiting getTicket: %+v", r)
+		}
+		if ticket != "" && r.Ticket != ticket {
+			t.Error("two waiting requests got different tickets from one login")
+		}
+		ticket = r.Ticket
+	}
+	if !rig.sim.TicketLive(ticket) {
+		t.Fatal("the broker does not know the ticket")
+	}
+	if r := h.call(map[string]any{"type": "getTicketNoAuth", "origin": "https://spine.nhs.uk"}); r.Ticket != ticket {
+		t.Errorf("getTicketNoAuth when logged in: %+v", r)
+	}
+	if r := h.call(map[string]any{"type": "getTicketNoAuth", "origin": "https://evil.example"}); errCode(r) != protocol.CodeOriginNotAllowed || r.Ticket != "" {
+		t.Errorf("a disallowed origin: %+v", r)
+	}
+
+	// Removing the card: the pages are told and the broker forgets the
+	// ticket within 2 s.
+	removed := time.Now()
+	if err := rig.card.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	h.event(protocol.EvTicketDestroyed)
+	h.event(protocol.EvCardRemoved)
+	for rig.sim.TicketLive(ticket) {
+		if time.Since(removed) > 2*time.Second {
+			t.Fatal("the broker still accepts the ticket 2 s after the card was removed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r := h.call(map[string]any{"type": "getTicketNoAuth", "origin": "https://spine.nhs.uk"}); errCode(r) != protocol.CodeTicketNotAvailable {
+		t.Errorf("after removal: %+v", r)
+	}
+	// Re-inserting prompts again.
+	if err := rig.card.Insert(); err != nil {
+		t.Fatal(err)
+	}
+	h.event(protocol.EvCardInserted)
+	h.event(protocol.EvPINRequired)
+
+	// Neither the passcode nor the ticket reached the log.
+	_ = h.stdin.Close()
+	_ = h.cmd.Wait()
+	log, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"123456", "999999", ticket} {
+		if bytes.Contains(log, []byte(secret)) {
+			t.Errorf("the log holds a secret %q", secret)
+		}
+	}
+}
+
+func TestHost_ThreeWrongPasscodesLockTheCard(t *testing.T) {
+	rig := newLoginRig(t)
+	h := startHost(t, rig.cfg, rig.env...)
+	for i, wantLeft := range []int{3, 2, 1} {
+		p := h.event(protocol.EvPINRequired)
+		if p.AttemptsLeft != wantLeft || p.FinalTry != (wantLeft == 1) {
+			t.Fatalf("prompt %d = %+v", i, p)
+		}
+		h.call(map[string]any{"type": "pin", "pin": fmt.Sprintf("00000%d", i)})
+	}
+	ev := h.event(protocol.EvError)
+	if errCode(ev) != protocol.CodePINLocked {
+		t.Fatalf("after three wrong passcodes: %+v", ev.Error)
+	}
+	st, err := rig.card.Status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Locked || st.AttemptsLeft != 0 {
+		t.Fatalf("card status = %+v, want locked", st)
+	}
+	// No fourth attempt can be sent.
+	if r := h.call(map[string]any{"type": "pin", "pin": "123456"}); errCode(r) != protocol.CodeInvalidState {
+		t.Errorf("a fourth passcode: %+v", r)
+	}
+	if r := h.call(map[string]any{"type": "getTicket", "origin": "https://spine.nhs.uk"}); errCode(r) != protocol.CodePINLocked {
+		t.Errorf("getTicket on a locked card: %+v", r)
+	}
+	if st2, _ := rig.card.Status(); st2.Generation != st.Generation || st2.AttemptsLeft != 0 {
+		t.Errorf("the card changed after lock: %+v", st2)
+	}
+}
