@@ -87,10 +87,7 @@ type Server struct {
 	userList []User
 	now      func() time.Time
 
-	cert      tls.Certificate
-	wrongOnce sync.Once
-	wrongCert tls.Certificate
-	wrongErr  error
+	cert tls.Certificate
 
 	chals   *challenges
 	tickets *ticketStore
@@ -209,11 +206,37 @@ func (s *Server) setupPKI() error {
 		}
 		s.caFile = filepath.Join(dir, testpki.RootCertFile)
 	}
-	if s.cert, err = s.pki.IssueServer("127.0.0.1", "localhost", "::1"); err != nil {
+	if s.cert, err = serverCert(s.pki); err != nil {
 		return fmt.Errorf("brokersim: server certificate: %w", err)
 	}
 	return nil
 }
+
+// serverCerts caches one server certificate per PKI in the process: key
+// generation is the slow part of starting a simulator, and tests start many.
+var serverCerts sync.Map // *testpki.PKI -> tls.Certificate
+
+func serverCert(p *testpki.PKI) (tls.Certificate, error) {
+	if c, ok := serverCerts.Load(p); ok {
+		return c.(tls.Certificate), nil
+	}
+	c, err := p.IssueServer("127.0.0.1", "localhost", "::1")
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	serverCerts.Store(p, c)
+	return c, nil
+}
+
+// foreignCert is the certificate of the TLS fault: from an authority no
+// client trusts, made once per process, when first needed.
+var foreignCert = sync.OnceValues(func() (tls.Certificate, error) {
+	other, err := testpki.New()
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return other.IssueServer("127.0.0.1", "localhost", "::1")
+})
 
 // Start listens on Addr (and AdminAddr) and serves in the background. It
 // may be called once.
@@ -270,18 +293,11 @@ func (s *Server) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) 
 	if f, ok := s.faults.take("", true); ok {
 		s.syncKeepAlives()
 		s.log.add(Entry{Time: s.now(), Method: "TLS", Fault: f.Kind, Outcome: "presented a certificate from another authority"})
-		s.wrongOnce.Do(func() {
-			other, err := testpki.New()
-			if err != nil {
-				s.wrongErr = err
-				return
-			}
-			s.wrongCert, s.wrongErr = other.IssueServer("127.0.0.1", "localhost", "::1")
-		})
-		if s.wrongErr != nil {
-			return nil, s.wrongErr
+		c, err := foreignCert()
+		if err != nil {
+			return nil, err
 		}
-		return &s.wrongCert, nil
+		return &c, nil
 	}
 	return &s.cert, nil
 }
