@@ -364,16 +364,21 @@ func (c *Client) SelectRole(ctx context.Context, ticket, roleID string) error {
 	}
 }
 
-// encodeQuery encodes q in the given key order (the genuine client's), for
-// logs and captures that compare.
+// encodeQuery encodes q in the given key order (the genuine client's), with
+// spaces as %20 as the genuine client sends them (gacVersion=GACv10.%200.%200.%201).
 func encodeQuery(q url.Values, order ...string) string {
 	var parts []string
 	for _, k := range order {
 		if v, ok := q[k]; ok {
-			parts = append(parts, url.QueryEscape(k)+"="+url.QueryEscape(v[0]))
+			parts = append(parts, queryEscape(k)+"="+queryEscape(v[0]))
 		}
 	}
 	return strings.Join(parts, "&")
+}
+
+// queryEscape is url.QueryEscape with spaces as %20 (a literal + is %2B).
+func queryEscape(s string) string {
+	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
 }
 
 var reGAC = regexp.MustCompile(`GACv[0-9][0-9. ]*[0-9]`)

@@ -353,3 +353,11 @@ func FuzzParseReply(f *testing.F) {
 		_, _ = statusOK(body)
 	})
 }
+
+func TestQueryEscape(t *testing.T) {
+	// the ticket's + / = @ # and the GAC version's spaces, as the genuine
+	// client encodes them
+	if got := queryEscape("AQIC+a/b=@AAJTSQACMDE=# GACv7. 2"); got != "AQIC%2Ba%2Fb%3D%40AAJTSQACMDE%3D%23%20GACv7.%202" {
+		t.Errorf("got %s", got)
+	}
+}

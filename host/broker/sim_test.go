@@ -234,6 +234,9 @@ func TestFlow(t *testing.T) {
 	if ua := entries[0].UserAgent; ua != broker.DefaultUserAgent {
 		t.Errorf("user agent %q", ua)
 	}
+	if sel := entries[2].Fields; sel["gacVersion"] != "GACv7. 2. 2. 21" || sel["ssbMode"] != "0" || sel["selectedRoleUid"] != "555254242107" {
+		t.Errorf("role selection query %v", sel)
+	}
 }
 
 func signDER(t *testing.T, data []byte, u *testpki.User) []byte {
