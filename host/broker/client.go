@@ -230,15 +230,20 @@ func (c *Client) defaultHTTPClient(caBundle string) (*http.Client, error) {
 		Transport: tr,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= 5 {
-				return errors.New("more than 5 redirects")
+				return &redirectError{"more than 5 redirects"}
 			}
 			if req.URL.Scheme != "https" || !c.allowed[hostKey(req.URL)] {
-				return fmt.Errorf("redirect to %s://%s refused: not https on an allowed host", req.URL.Scheme, req.URL.Host)
+				return &redirectError{fmt.Sprintf("redirect to %s://%s refused: not https on the broker's host (see allowedHosts)", req.URL.Scheme, req.URL.Host)}
 			}
 			return nil
 		},
 	}, nil
 }
+
+// redirectError is a redirect the default client refuses to follow.
+type redirectError struct{ msg string }
+
+func (e *redirectError) Error() string { return e.msg }
 
 // hostKey is the host:port of u, lower-cased, with the default port made
 // explicit, for comparing hosts.
@@ -435,7 +440,8 @@ func (c *Client) transportError(op string, parent, ctx context.Context, method s
 	if errors.As(err, &ne) && ne.Timeout() {
 		return newError(op, KindTimeout, 0, protocol.CodeServerCommFailed, cause)
 	}
-	if strings.Contains(err.Error(), "redirect") {
+	var re *redirectError
+	if errors.As(err, &re) {
 		return newError(op, KindURL, 0, protocol.CodeServerCommFailed, cause)
 	}
 	return newError(op, KindTransport, 0, protocol.CodeServerCommFailed, cause)
@@ -444,8 +450,11 @@ func (c *Client) transportError(op string, parent, ctx context.Context, method s
 // ctxError reports the end of the call's context: the caller's cancellation,
 // or a deadline (the caller's or the call's own timeout).
 func (c *Client) ctxError(op string, parent context.Context, err error) *Error {
-	if errors.Is(parent.Err(), context.Canceled) {
+	switch {
+	case errors.Is(parent.Err(), context.Canceled):
 		return newError(op, KindCanceled, 0, protocol.CodeUserAbort, parent.Err())
+	case parent.Err() != nil:
+		return newError(op, KindTimeout, 0, protocol.CodeServerCommFailed, fmt.Errorf("no answer before the caller's deadline: %w", context.DeadlineExceeded))
 	}
 	return newError(op, KindTimeout, 0, protocol.CodeServerCommFailed, fmt.Errorf("no answer within %s: %w", c.timeout, context.DeadlineExceeded))
 }
