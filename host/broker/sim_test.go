@@ -35,7 +35,7 @@ var (
 	fixErr  error
 )
 
-func getFixture(t *testing.T) *fixture {
+func getFixture(t testing.TB) *fixture {
 	t.Helper()
 	fixOnce.Do(func() {
 		if fix.pki, fixErr = testpki.New(); fixErr != nil {
@@ -249,3 +249,41 @@ func signDER(t *testing.T, data []byte, u *testpki.User) []byte {
 }
 
 func wrap(der []byte) string { return cms.WrapResponse(der) }
+
+// BenchmarkLogin measures a whole login against the in-process simulator:
+// activate, sign (RSA-2048 in memory), validate, select a role.
+func BenchmarkLogin(b *testing.B) {
+	f := getFixture(b)
+	sim, err := brokersim.New(brokersim.Options{PKI: f.pki, AdminAddr: "off"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := sim.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer sim.Close()
+	base, _ := broker.ResolveBaseURL("", sim.URL())
+	c, err := broker.New(broker.Options{BaseURL: base, CABundle: sim.CAFile()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		ch, err := c.Activate(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		der, err := cms.Sign(ch.Data, f.jane.Cert, f.jane.Key, crypto.SHA1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s, err := c.Validate(ctx, ch, f.jane.UID, cms.WrapResponse(der))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := c.SelectRole(ctx, s.Ticket, s.Roles[0].ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
