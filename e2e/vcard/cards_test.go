@@ -31,13 +31,39 @@ func testPKI(t testing.TB) *testpki.PKI {
 	return pki
 }
 
-// newCard makes a card in a temporary directory with the shared PKI.
+var (
+	usersMu sync.Mutex
+	users   = map[string]*testpki.User{}
+)
+
+// testUser issues a user once per test binary: every card made for uid
+// shares its key, which saves an RSA key generation per card.
+func testUser(t testing.TB, uid string) *testpki.User {
+	t.Helper()
+	usersMu.Lock()
+	defer usersMu.Unlock()
+	if u, ok := users[uid]; ok {
+		return u
+	}
+	u, err := testPKI(t).IssueUser(uid, "User "+uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users[uid] = u
+	return u
+}
+
+// newCard makes a card in a temporary directory with the shared PKI and,
+// unless opts names a user, the shared default user.
 func newCard(t testing.TB, opts vcard.InitOptions) *vcard.Card {
 	t.Helper()
 	if opts.PIN == "" {
 		opts.PIN = testPIN
 	}
 	opts.PKI = testPKI(t)
+	if opts.User == nil && opts.UID == "" && opts.Name == "" {
+		opts.User = testUser(t, vcard.DefaultUID)
+	}
 	c, err := vcard.Init(t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)

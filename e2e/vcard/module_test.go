@@ -362,7 +362,7 @@ func TestModule_Swap(t *testing.T) {
 	sh := session(t, p)
 	wantRV(t, "Login", p.Login(sh, pkcs11.CKU_USER, testPIN), pkcs11.CKR_OK)
 
-	if err := card.Swap(vcard.SwapOptions{UID: "555000333444", Name: "Second User", PKI: testPKI(t)}); err != nil {
+	if err := card.Swap(vcard.SwapOptions{User: testUser(t, "555000333444")}); err != nil {
 		t.Fatal(err)
 	}
 	after, err := p.GetTokenInfo(s)

@@ -97,6 +97,11 @@ type InitOptions struct {
 	// in PKIDir (made there if missing), else one in <dir>/pki.
 	PKI    *testpki.PKI
 	PKIDir string
+
+	// User, if set, is put on the card as it is (its UID and Name win over
+	// the fields above) instead of issuing a new key and certificate:
+	// tests that make many cards save an RSA key generation per card.
+	User *testpki.User
 }
 
 // SwapOptions describe the card put in by [Card.Swap]. The new card has a
@@ -107,6 +112,7 @@ type SwapOptions struct {
 	UID  string
 	Name string
 	PKI  *testpki.PKI
+	User *testpki.User // put this user's key and certificate on the new card instead
 }
 
 // Card is a virtual card directory.
@@ -136,6 +142,9 @@ type Status struct {
 // certificate for opts.UID from the test PKI, a random serial, the passcode,
 // three attempts, inserted.
 func Init(dir string, opts InitOptions) (*Card, error) {
+	if opts.User != nil {
+		opts.UID, opts.Name = opts.User.UID, opts.User.Name
+	}
 	if opts.UID == "" {
 		opts.UID = DefaultUID
 	}
@@ -167,12 +176,16 @@ func Init(dir string, opts InitOptions) (*Card, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	pki, pkiDir, err := loadPKI(opts.PKI, opts.PKIDir, dir)
-	if err != nil {
-		return nil, err
-	}
-	user, err := pki.IssueUser(opts.UID, opts.Name)
-	if err != nil {
+	user, pkiDir := opts.User, ""
+	if user == nil {
+		var pki *testpki.PKI
+		if pki, pkiDir, err = loadPKI(opts.PKI, opts.PKIDir, dir); err != nil {
+			return nil, err
+		}
+		if user, err = pki.IssueUser(opts.UID, opts.Name); err != nil {
+			return nil, err
+		}
+	} else if err := checkUser(user); err != nil {
 		return nil, err
 	}
 	unlock, err := lockDir(dir, true)
@@ -231,6 +244,21 @@ func loadPKI(pki *testpki.PKI, pkiDir, dir string) (*testpki.PKI, string, error)
 		return nil, "", fmt.Errorf("test pki in %s: %w", pkiDir, err)
 	}
 	return pki, pkiDir, nil
+}
+
+// checkUser checks a caller's pre-issued user before it goes on a card.
+func checkUser(u *testpki.User) error {
+	switch {
+	case u.Key == nil || u.Cert == nil:
+		return fmt.Errorf("user %s has no key or certificate", u.UID)
+	case !uidPattern.MatchString(u.UID):
+		return fmt.Errorf("user id %q is not 12 digits", u.UID)
+	case !namePattern.MatchString(u.Name):
+		return fmt.Errorf("name must be at most 128 characters on one line")
+	case !u.Key.PublicKey.Equal(u.Cert.PublicKey):
+		return fmt.Errorf("user %s: the key does not match the certificate", u.UID)
+	}
+	return nil
 }
 
 // putUser writes a user's key and certificate as the card's, with a new
@@ -318,6 +346,16 @@ func (c *Card) Remove() error {
 // certificate for opts.UID (default the same user). The passcode, its
 // attempts and the reader's PIN pad stay as they were.
 func (c *Card) Swap(opts SwapOptions) error {
+	if opts.User != nil {
+		if err := checkUser(opts.User); err != nil {
+			return err
+		}
+		return c.update(func(s *state) error {
+			s.setBool(kPresent, true)
+			s.setUint(kGeneration, s.uint(kGeneration)+1)
+			return putUser(c.dir, s, opts.User)
+		})
+	}
 	return c.update(func(s *state) error {
 		if opts.UID == "" {
 			opts.UID = s.get(kUID)

@@ -41,6 +41,9 @@ func TestInit_Validation(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.opts.PKI = testPKI(t)
+			if tc.opts.UID == "" && tc.opts.Name == "" {
+				tc.opts.User = testUser(t, vcard.DefaultUID)
+			}
 			_, err := vcard.Init(t.TempDir(), tc.opts)
 			if tc.err == "" && err != nil {
 				t.Fatal(err)
@@ -55,7 +58,7 @@ func TestInit_Validation(t *testing.T) {
 func TestInit_RefusesExistingCardUnlessForced(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	opts := vcard.InitOptions{PIN: "123456", PKI: testPKI(t)}
+	opts := vcard.InitOptions{PIN: "123456", User: testUser(t, vcard.DefaultUID)}
 	if _, err := vcard.Init(dir, opts); err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +72,8 @@ func TestInit_RefusesExistingCardUnlessForced(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := status(t, c)
-	// A module with sessions on the old card must see a new card.
+	// A module with sessions on the old card must see a new card, even
+	// with the same key.
 	if after.Generation <= before.Generation || after.Serial == before.Serial {
 		t.Fatalf("forced Init: generation %d -> %d, serial %s -> %s", before.Generation, after.Generation, before.Serial, after.Serial)
 	}
@@ -106,9 +110,9 @@ func TestInit_PKIDir(t *testing.T) {
 
 func TestCard_Transitions(t *testing.T) {
 	t.Parallel()
-	c := newCard(t, vcard.InitOptions{Name: "Dr Test"})
+	c := newCard(t, vcard.InitOptions{})
 	st := status(t, c)
-	if !st.Present || st.AttemptsLeft != 3 || st.Locked || st.UID != vcard.DefaultUID || st.Name != "Dr Test" || st.Generation != 1 {
+	if !st.Present || st.AttemptsLeft != 3 || st.Locked || st.UID != vcard.DefaultUID || st.Name != "User "+vcard.DefaultUID || st.Generation != 1 {
 		t.Fatalf("new card status = %+v", st)
 	}
 	// Each step: an action and the status fields it must leave.
@@ -125,10 +129,10 @@ func TestCard_Transitions(t *testing.T) {
 		{"insert again is a no-op", c.Insert, true, 3, false},
 		{"lock", c.Lock, true, 3, true},
 		{"unlock", c.Unlock, true, 3, false},
-		{"swap", func() error { return c.Swap(vcard.SwapOptions{PKI: testPKI(t)}) }, true, 4, false},
+		{"swap", func() error { return c.Swap(vcard.SwapOptions{User: testUser(t, "555000333444")}) }, true, 4, false},
 		// A swap into an empty reader inserts the new card.
 		{"remove before swap", c.Remove, false, 5, false},
-		{"swap into empty reader", func() error { return c.Swap(vcard.SwapOptions{PKI: testPKI(t)}) }, true, 6, false},
+		{"swap into empty reader", func() error { return c.Swap(vcard.SwapOptions{User: testUser(t, vcard.DefaultUID)}) }, true, 6, false},
 	} {
 		if err := step.act(); err != nil {
 			t.Fatalf("%s: %v", step.name, err)
@@ -141,6 +145,20 @@ func TestCard_Transitions(t *testing.T) {
 	// A card made with an in-memory PKI cannot swap without one.
 	if err := c.Swap(vcard.SwapOptions{}); err == nil || !strings.Contains(err.Error(), "SwapOptions.PKI") {
 		t.Fatalf("Swap without a PKI = %v", err)
+	}
+}
+
+func TestInit_UserMustMatch(t *testing.T) {
+	t.Parallel()
+	a, b := testUser(t, vcard.DefaultUID), testUser(t, "555000333444")
+	mixed := &testpki.User{UID: a.UID, Name: a.Name, Cert: a.Cert, Key: b.Key}
+	_, err := vcard.Init(t.TempDir(), vcard.InitOptions{PIN: "123456", User: mixed})
+	if err == nil || !strings.Contains(err.Error(), "does not match") {
+		t.Fatalf("Init with a key that is not the certificate's = %v", err)
+	}
+	c := newCard(t, vcard.InitOptions{})
+	if err := c.Swap(vcard.SwapOptions{User: mixed}); err == nil {
+		t.Fatal("Swap accepted a key that is not the certificate's")
 	}
 }
 
