@@ -66,3 +66,209 @@ export async function flush(): Promise<void> {
   for (let i = 0; i < 20; i++) await Promise.resolve();
   await new Promise((r) => setImmediate(r));
 }
+
+type Listener<A extends unknown[]> = (...args: A) => void;
+
+/** A fake listener registry. */
+export class FakeEvent<A extends unknown[]> {
+  listeners: Listener<A>[] = [];
+  addListener(f: Listener<A>): void {
+    this.listeners.push(f);
+  }
+  removeListener(f: Listener<A>): void {
+    this.listeners = this.listeners.filter((x) => x !== f);
+  }
+  emit(...args: A): void {
+    for (const f of [...this.listeners]) f(...args);
+  }
+}
+
+/**
+ * A fake native port: the test plays the host. sent records every frame the
+ * extension posted.
+ */
+export class FakePort {
+  readonly name = "org.openidentityagent.host";
+  error: { message?: string } | null = null;
+  sent: Record<string, unknown>[] = [];
+  disconnected = false;
+  readonly onMessage = new FakeEvent<[unknown, FakePort]>();
+  readonly onDisconnect = new FakeEvent<[FakePort]>();
+
+  postMessage(m: unknown): void {
+    if (this.disconnected) throw new Error("Attempting to use a disconnected port object");
+    this.sent.push(JSON.parse(JSON.stringify(m)) as Record<string, unknown>);
+  }
+  disconnect(): void {
+    this.disconnected = true;
+  }
+  /** The host sends a frame. */
+  hostSends(m: unknown): void {
+    this.onMessage.emit(m, this);
+  }
+  /** The host exits, or the browser fails to start it, with message. */
+  hostExits(message?: string): void {
+    if (message !== undefined) this.error = { message };
+    this.disconnected = true;
+    this.onDisconnect.emit(this);
+  }
+  /** The last frame the extension sent. */
+  last(): Record<string, unknown> {
+    const m = this.sent[this.sent.length - 1];
+    if (m === undefined) throw new Error("nothing was sent");
+    return m;
+  }
+}
+
+/** The host's standard hello frame. */
+export function hostHello(protocol = "1.0"): Record<string, unknown> {
+  return {
+    type: "hello",
+    protocol,
+    version: "0.1.0",
+    state: "noCard",
+    settings: { allowedOrigins: ["https://*.nhs.uk"], allowFrames: false, promptOnCardInsert: true, pinTimeoutSeconds: 120 },
+  };
+}
+
+/** A message as FakeWindow delivers it. */
+export interface FakeMessageEvent {
+  source: unknown;
+  origin: string;
+  data: unknown;
+}
+
+/**
+ * A fake window shared by a page and a content script, as in a browser: a
+ * postMessage reaches every listener, asynchronously, with source set to
+ * the window and the sender's origin. posted records every message with its
+ * target origin.
+ */
+export class FakeWindow {
+  readonly location: { origin: string };
+  posted: { data: unknown; targetOrigin: string }[] = [];
+  private listeners: ((ev: FakeMessageEvent) => void)[] = [];
+
+  constructor(origin = "https://spine.example.nhs.uk") {
+    this.location = { origin };
+  }
+  addEventListener(_type: "message", f: (ev: FakeMessageEvent) => void): void {
+    this.listeners.push(f);
+  }
+  removeEventListener(_type: "message", f: (ev: FakeMessageEvent) => void): void {
+    this.listeners = this.listeners.filter((x) => x !== f);
+  }
+  listenerCount(): number {
+    return this.listeners.length;
+  }
+  postMessage(data: unknown, targetOrigin: string): void {
+    if (targetOrigin !== "*" && targetOrigin !== this.location.origin) return;
+    const cloned = structuredClone(data);
+    this.posted.push({ data: cloned, targetOrigin });
+    this.deliver({ source: this, origin: this.location.origin, data: cloned });
+  }
+  /** Delivers an event as if from elsewhere (another frame, say). */
+  deliver(ev: FakeMessageEvent): void {
+    setImmediate(() => {
+      for (const f of [...this.listeners]) f(ev);
+    });
+  }
+}
+
+/**
+ * A fake of the browser API surface the background uses. Every storage
+ * write and every message to a tab is recorded, so tests can assert what
+ * never got there (the passcode, the ticket).
+ */
+export class FakeBrowser {
+  sessionData: Record<string, unknown> = {};
+  sessionWrites: unknown[] = [];
+  managedData: Record<string, unknown> | Error = new Error("Managed storage manifest not found");
+  registered: Record<string, unknown>[] = [];
+  tabs: { id: number; url: string }[] = [];
+  tabMessages: { tabId: number; message: unknown }[] = [];
+  windowsOpen = new Set<number>();
+  windowsCreated: Record<string, unknown>[] = [];
+  private nextWindow = 100;
+  readonly storageChanged = new FakeEvent<[Record<string, { newValue?: unknown }>, string]>();
+  readonly windowRemoved = new FakeEvent<[number]>();
+  readonly messageEvent = new FakeEvent<[unknown, unknown, (r: unknown) => void]>();
+
+  readonly api = {
+    runtime: {
+      id: "ext-id",
+      lastError: undefined,
+      connectNative: (): never => {
+        throw new Error("not in this fake");
+      },
+      sendMessage: () => Promise.resolve(undefined),
+      getURL: (p: string) => "chrome-extension://ext-id/" + p.replace(/^\//, ""),
+      getManifest: () => ({ version: "0.1.0" }),
+      onMessage: this.messageEvent,
+    },
+    storage: {
+      session: {
+        get: (keys?: string | string[] | null) => {
+          const all = structuredClone(this.sessionData);
+          if (keys === null || keys === undefined) return Promise.resolve(all);
+          const ks = typeof keys === "string" ? [keys] : keys;
+          return Promise.resolve(Object.fromEntries(ks.filter((k) => k in all).map((k) => [k, all[k]])));
+        },
+        set: (items: Record<string, unknown>) => {
+          this.sessionWrites.push(structuredClone(items));
+          Object.assign(this.sessionData, structuredClone(items));
+          return Promise.resolve();
+        },
+        remove: (keys: string | string[]) => {
+          for (const k of typeof keys === "string" ? [keys] : keys) Reflect.deleteProperty(this.sessionData, k);
+          return Promise.resolve();
+        },
+      },
+      managed: {
+        get: () => (this.managedData instanceof Error ? Promise.reject(this.managedData) : Promise.resolve(structuredClone(this.managedData))),
+      },
+      onChanged: this.storageChanged,
+    },
+    scripting: {
+      registerContentScripts: (s: Record<string, unknown>[]) => {
+        this.registered.push(...structuredClone(s));
+        return Promise.resolve();
+      },
+      updateContentScripts: () => Promise.resolve(),
+      unregisterContentScripts: (f?: { ids?: string[] }) => {
+        this.registered = this.registered.filter((s) => !(f?.ids ?? [s.id]).includes(s.id as string));
+        return Promise.resolve();
+      },
+      getRegisteredContentScripts: (f?: { ids?: string[] }) =>
+        Promise.resolve(structuredClone(this.registered.filter((s) => f?.ids === undefined || f.ids.includes(s.id as string)))),
+    },
+    tabs: {
+      query: () => Promise.resolve(structuredClone(this.tabs)),
+      sendMessage: (tabId: number, message: unknown) => {
+        this.tabMessages.push({ tabId, message: structuredClone(message) });
+        return Promise.resolve();
+      },
+    },
+    windows: {
+      create: (d: Record<string, unknown>) => {
+        this.windowsCreated.push(d);
+        const id = ++this.nextWindow;
+        this.windowsOpen.add(id);
+        return Promise.resolve({ id });
+      },
+      update: () => Promise.resolve({}),
+      remove: (id: number) => {
+        this.windowsOpen.delete(id);
+        return Promise.resolve();
+      },
+      get: (id: number) => (this.windowsOpen.has(id) ? Promise.resolve({ id }) : Promise.reject(new Error("No window with id"))),
+      onRemoved: this.windowRemoved,
+    },
+    i18n: { getMessage: (n: string) => n, getUILanguage: () => "en" },
+  };
+
+  /** Everything that ever went into storage or to a tab, as text. */
+  everythingStoredOrSent(): string {
+    return JSON.stringify([this.sessionWrites, this.sessionData, this.tabMessages]);
+  }
+}

@@ -14,7 +14,7 @@ import { browserApi, errorMessage, type MessageSender } from "../shared/browser.
 import type { Policy } from "../shared/state.js";
 import { Context } from "./context.js";
 import { dispatch } from "./dispatch.js";
-import { handleDown, handleEvent, handleReady } from "./events.js";
+import { handleDown, handleEvent, handleReady, handleWindowRemoved } from "./events.js";
 import { NativeHost, type HelloSettings } from "./services/NativeHost.js";
 
 const api = browserApi();
@@ -57,15 +57,7 @@ api.runtime.onMessage.addListener((msg: unknown, sender: MessageSender, sendResp
 });
 
 api.windows.onRemoved.addListener((windowId: number) => {
-  serial(async () => {
-    if ((await ctx.store.get("promptWindow")) !== windowId) return;
-    const prompt = await ctx.store.get("prompt");
-    await ctx.store.set({ promptWindow: null, prompt: null });
-    // Closing the window is the user's cancel.
-    if (prompt?.kind === "pin" || prompt?.kind === "role") {
-      await host.request("cancel", {}, 10_000).catch(() => undefined);
-    }
-  });
+  serial(() => handleWindowRemoved(ctx, windowId));
 });
 
 api.storage.onChanged.addListener((_changes, area) => {

@@ -168,3 +168,16 @@ export async function handleDown(ctx: Context, problem: ConnectionProblem, wasRe
   await ctx.closePrompt();
   if (wasReady && session !== undefined && session !== null) await ctx.broadcast("ticketDestroyed");
 }
+
+/**
+ * Handles a closed window: when it was the prompt window and the user closed
+ * it while a passcode or role was wanted, that is a cancel.
+ */
+export async function handleWindowRemoved(ctx: Context, windowId: number): Promise<void> {
+  if ((await ctx.store.get("promptWindow")) !== windowId) return;
+  const prompt = await ctx.store.get("prompt");
+  await ctx.store.set({ promptWindow: null, prompt: null });
+  if (prompt?.kind === "pin" || prompt?.kind === "role") {
+    await ctx.host.request("cancel", {}, 10_000).catch(() => undefined);
+  }
+}
