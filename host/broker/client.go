@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/openidentityagent/oia/host/protocol"
@@ -110,6 +111,10 @@ type Client struct {
 	backoffBase time.Duration // the first retry's wait; doubles after
 	log         func(LogEvent)
 	now         func() time.Time
+
+	ipMu     sync.Mutex // guards the detected client address
+	ipCached string
+	ipExpiry time.Time
 }
 
 var reDeviceID = regexp.MustCompile(`^[0-9a-fA-F]{8}$`)

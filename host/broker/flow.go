@@ -482,25 +482,69 @@ func newLogSessionID() (string, error) {
 
 // localIP is the address reported in device_id: the configured one, or the
 // local address of the route to the broker (a UDP "connection" sends
-// nothing), or 127.0.0.1 when there is no route.
+// nothing), or the first non-loopback interface address when the broker's
+// name does not resolve here (behind a proxy), or 127.0.0.1. A detected
+// address is reused for five minutes, so that a slow resolver delays at most
+// one login in that time.
 func (c *Client) localIP(ctx context.Context) string {
 	if c.clientIP != "" {
 		return c.clientIP
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	c.ipMu.Lock()
+	defer c.ipMu.Unlock()
+	now := c.now()
+	if c.ipCached != "" && now.Before(c.ipExpiry) {
+		return c.ipCached
+	}
+	ip := routeIP(ctx, c.base)
+	if ip == "" {
+		ip = interfaceIP()
+	}
+	if ip == "" {
+		ip = "127.0.0.1"
+	}
+	c.ipCached, c.ipExpiry = ip, now.Add(5*time.Minute)
+	return ip
+}
+
+func routeIP(ctx context.Context, base *url.URL) string {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	port := c.base.Port()
+	port := base.Port()
 	if port == "" {
 		port = "443"
 	}
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "udp", net.JoinHostPort(c.base.Hostname(), port))
+	conn, err := d.DialContext(ctx, "udp", net.JoinHostPort(base.Hostname(), port))
 	if err != nil {
-		return "127.0.0.1"
+		return ""
 	}
 	defer conn.Close()
-	if a, ok := conn.LocalAddr().(*net.UDPAddr); ok && a.IP != nil {
+	if a, ok := conn.LocalAddr().(*net.UDPAddr); ok && a.IP != nil && !a.IP.IsUnspecified() {
 		return a.IP.String()
 	}
-	return "127.0.0.1"
+	return ""
+}
+
+// interfaceIP is the first IPv4 address of an up, non-loopback interface.
+func interfaceIP() string {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return ""
+	}
+	for _, ifc := range ifaces {
+		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLinkLocalUnicast() {
+				return n.IP.String()
+			}
+		}
+	}
+	return ""
 }

@@ -287,3 +287,19 @@ func BenchmarkLogin(b *testing.B) {
 		}
 	}
 }
+
+func TestDeviceID(t *testing.T) {
+	f := getFixture(t)
+	sim := startSim(t, brokersim.Options{})
+	c := newClient(t, sim, func(o *broker.Options) { o.DeviceID = "0a1b2c3d"; o.ClientIP = "10.1.2.3" })
+	ctx := testContext(t)
+	s := login(t, ctx, c, f.jane)
+	if s.DeviceID != "0a1b2c3d,ClientIP=10.1.2.3" || len(s.LogSessionID) != 10 {
+		t.Errorf("device_id %q, log_session_id %q", s.DeviceID, s.LogSessionID)
+	}
+	for _, e := range sim.Log() {
+		if e.Fields["device_id"] != s.DeviceID || e.Fields["log_session_id"] != s.LogSessionID {
+			t.Errorf("%s sent device_id %q, log_session_id %q", e.Endpoint, e.Fields["device_id"], e.Fields["log_session_id"])
+		}
+	}
+}
