@@ -130,7 +130,9 @@ func (e *MissingFieldError) Error() string {
 // unusable (a challenge that is not base64, a reply_url on another host).
 // Reason never quotes the value of a secret field.
 type InvalidFieldError struct {
-	Field  string
+	// Field is the gpPARAM name of the invalid field.
+	Field string
+	// Reason says what is wrong with it.
 	Reason string
 }
 
