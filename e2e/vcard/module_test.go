@@ -424,6 +424,21 @@ func TestModule_PINPad(t *testing.T) {
 		{"wrong entry", func() error { return card.PINPadEnter(ctx, "000000") }, pkcs11.CKR_PIN_INCORRECT, pkcs11.CKF_USER_PIN_COUNT_LOW},
 		// Cancel on the pad: no attempt counted.
 		{"cancel", func() error { return card.PINPadCancel(ctx) }, pkcs11.CKR_FUNCTION_CANCELED, pkcs11.CKF_USER_PIN_COUNT_LOW},
+		// While it waits the module serves other calls (the host's watcher
+		// polls), and refuses a second login; then the holder types.
+		{"others served while waiting", func() error {
+			return waitPrompt(ctx, card, func() error {
+				if _, err := p.GetTokenInfo(slot(t, p)); err != nil {
+					return fmt.Errorf("GetTokenInfo during the wait: %w", err)
+				}
+				other := session(t, p)
+				defer p.CloseSession(other)
+				if err := p.Login(other, pkcs11.CKU_USER, ""); !errors.Is(err, pkcs11.Error(pkcs11.CKR_OPERATION_ACTIVE)) {
+					return fmt.Errorf("second login during the wait = %v; want CKR_OPERATION_ACTIVE", err)
+				}
+				return card.PINPadEnter(ctx, testPIN)
+			})
+		}, pkcs11.CKR_OK, 0},
 		// The card leaves the reader while it waits.
 		{"removed", func() error { return waitPrompt(ctx, card, card.Remove) }, pkcs11.CKR_DEVICE_REMOVED, 0},
 	} {
