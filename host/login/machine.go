@@ -838,8 +838,30 @@ func (m *Machine) shutdown() {
 	}
 }
 
+// TerminalOrigin is the origin `oia login` gives its login request. Like an
+// extension's own pages it may log in and out, and never receives the
+// ticket over the protocol.
+const TerminalOrigin = "oia-terminal:"
+
 // isExtensionOrigin reports whether origin is an extension's own page (the
-// toolbar popup), which may log in and out but never receives the ticket.
+// toolbar popup) or the terminal, which may log in and out but never
+// receive the ticket.
 func isExtensionOrigin(o string) bool {
-	return strings.HasPrefix(o, "chrome-extension://") || strings.HasPrefix(o, "moz-extension://")
+	return strings.HasPrefix(o, "chrome-extension://") || strings.HasPrefix(o, "moz-extension://") || o == TerminalOrigin
+}
+
+// Session returns the current ticket and session, and whether one exists.
+// It is for callers in the same process (`oia login --show-ticket`), never
+// for the native-messaging protocol, whose ticket releases are checked by
+// origin. It waits for the machine's goroutine, so Run must be running.
+func (m *Machine) Session() (ticket string, s protocol.Session, ok bool) {
+	done := make(chan struct{})
+	m.post(func() {
+		defer close(done)
+		if m.State() == protocol.StateLoggedIn && m.bsess != nil {
+			ticket, s, ok = m.bsess.Ticket, m.session(), true
+		}
+	})
+	<-done
+	return ticket, s, ok
 }

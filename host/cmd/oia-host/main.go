@@ -14,7 +14,6 @@ package main
 
 import (
 	"context"
-	"crypto"
 	"errors"
 	"fmt"
 	"io"
@@ -27,12 +26,9 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/openidentityagent/oia"
-	"github.com/openidentityagent/oia/host/broker"
-	"github.com/openidentityagent/oia/host/card"
-	"github.com/openidentityagent/oia/host/cms"
+	"github.com/openidentityagent/oia/host/agent"
 	"github.com/openidentityagent/oia/host/config"
 	"github.com/openidentityagent/oia/host/logging"
-	"github.com/openidentityagent/oia/host/login"
 	"github.com/openidentityagent/oia/host/nativemsg"
 	"github.com/openidentityagent/oia/host/protocol"
 	"github.com/openidentityagent/oia/host/server"
@@ -112,7 +108,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}()
 
 	w := nativemsg.NewWriter(stdout, 64)
-	m, watch, err := assemble(cfg, log, w)
+	m, watch, err := agent.Assemble(cfg, log, func(ev protocol.Event) {
+		if err := w.Send(ev); err != nil {
+			log.WithError(err).Warn("cannot send an event")
+		}
+	})
 	if err != nil {
 		log.WithError(err).Error("cannot start")
 		fmt.Fprintln(stderr, "oia-host:", err)
@@ -173,102 +173,3 @@ func parseCaller(args []string) (string, error) {
 	}
 	return "", errors.New("no caller: oia-host is started by the browser, which names the calling extension")
 }
-
-// assemble builds the login machine and the card watcher from the
-// configuration.
-func assemble(cfg *config.Config, log *logrus.Logger, w *nativemsg.Writer) (*login.Machine, func(context.Context), error) {
-	base, err := cfg.BrokerBaseURL()
-	if err != nil {
-		return nil, nil, err
-	}
-	bc, err := broker.New(broker.Options{
-		BaseURL:   base,
-		CABundle:  cfg.CABundle,
-		UserAgent: cfg.UserAgent,
-		Log: func(e broker.LogEvent) {
-			log.WithFields(logrus.Fields{"op": e.Op, "attempt": e.Attempt, "method": e.Method}).Debug("broker call")
-		},
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	var modules []*card.Module
-	for _, path := range cfg.PKCS11Modules {
-		if cfg.DefaultModules {
-			if _, err := os.Stat(path); err != nil {
-				continue // a default module that is not installed
-			}
-		}
-		mod, err := card.Open(path)
-		if err != nil {
-			log.WithError(err).WithField("module", path).Error("cannot load the PKCS#11 module")
-			continue
-		}
-		modules = append(modules, mod)
-	}
-	if len(modules) == 0 {
-		log.Warn("no PKCS#11 module loaded: no card can be seen; run 'oia doctor'")
-	}
-	hash := crypto.SHA1
-	if cfg.SignatureHash == "sha256" {
-		hash = crypto.SHA256
-	}
-	locked := map[string]bool{}
-	for _, k := range []string{"promptOnCardInsert", "pinTimeoutSeconds"} {
-		locked[k] = cfg.Locked[k]
-	}
-	m := login.New(login.Deps{
-		Cards:  cardOpener{},
-		Broker: bc,
-		Sign: func(challenge []byte, id card.Identity, signer crypto.Signer) (string, error) {
-			der, err := cms.Sign(challenge, id.Cert, signer, hash)
-			if err != nil {
-				return "", err
-			}
-			return cms.WrapResponse(der), nil
-		},
-		Log: log,
-		Notify: func(ev protocol.Event) {
-			if err := w.Send(ev); err != nil {
-				log.WithError(err).Warn("cannot send an event")
-			}
-		},
-	}, login.Settings{
-		Origins:            cfg.Origins(),
-		PromptOnCardInsert: cfg.PromptOnCardInsert,
-		PINTimeout:         cfg.PINTimeout(),
-		Locked:             locked,
-		Version:            oia.Version,
-	})
-	watcher := card.NewWatcher(modules, cfg.CardPollInterval())
-	watch := func(ctx context.Context) {
-		events := make(chan card.Event, 16)
-		go watcher.Run(ctx, events)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case ev := <-events:
-				log.WithFields(logrus.Fields{"event": ev.Kind.String(), "token": ev.Token.String()}).Info("card")
-				m.CardEvent(ev)
-			}
-		}
-	}
-	return m, watch, nil
-}
-
-// cardOpener opens sessions with host/card.
-type cardOpener struct{}
-
-func (cardOpener) Open(t card.Token) (login.CardSession, error) {
-	s, err := card.OpenSession(t)
-	if err != nil {
-		return nil, err
-	}
-	return cardSession{s}, nil
-}
-
-// cardSession adapts *card.Session, whose Signer returns a concrete type.
-type cardSession struct{ *card.Session }
-
-func (s cardSession) Signer() (crypto.Signer, error) { return s.Session.Signer() }

@@ -38,6 +38,7 @@ func init() {
 		{"uninstall", "remove the registrations that oia install wrote", runUninstall},
 		{"status", "show where oia-host is registered", runStatus},
 		{"doctor", "check everything a login needs and say how to fix what is wrong", runDoctor},
+		{"login", "log in with the smartcard in this terminal (service desks, diagnosis)", runLogin},
 		{"policy", "write the browser policy an IT team deploys (chrome, edge, firefox, windows, admx, macos)", runPolicy},
 		{"version", "print the version", runVersion},
 		{"help", "show this help", runHelp},
