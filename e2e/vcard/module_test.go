@@ -15,6 +15,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/miekg/pkcs11"
 
+	"github.com/openidentityagent/oia/e2e/testpki"
 	"github.com/openidentityagent/oia/e2e/vcard"
 )
 
@@ -642,4 +645,45 @@ func TestModule_WriteProtected(t *testing.T) {
 	if err != nil || ti.Flags&pkcs11.CKF_WRITE_PROTECTED == 0 || !strings.Contains(ti.Model, "NHS") {
 		t.Fatalf("GetTokenInfo = %+v, %v; want CKF_WRITE_PROTECTED", ti, err)
 	}
+}
+
+func TestModule_BrokenState(t *testing.T) {
+	card := newCard(t, vcard.InitOptions{})
+	p := module(t, card)
+	statePath := filepath.Join(card.Dir(), vcard.StateFile)
+	good, err := os.ReadFile(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each case: what the state file holds, and what the card then does.
+	for _, tc := range []struct {
+		name  string
+		state []byte
+		rv    uint
+	}{
+		// A torn or foreign file is a broken card, never half-read.
+		{"garbage", []byte("this is not a state file\n"), pkcs11.CKR_DEVICE_ERROR},
+		{"bad attempts", bytes.Replace(good, []byte("attempts=3"), []byte("attempts=9"), 1), pkcs11.CKR_DEVICE_ERROR},
+		// Repaired: the card works again without a reload.
+		{"repaired", good, pkcs11.CKR_OK},
+	} {
+		if err := os.WriteFile(statePath, tc.state, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := p.GetTokenInfo(0)
+		wantRV(t, tc.name, err, tc.rv)
+	}
+	// A key that is not the certificate's is a broken card too.
+	other := testUser(t, "555000333444")
+	if err := os.WriteFile(filepath.Join(card.Dir(), vcard.KeyFile), testpki.KeyPEM(other.Key), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := card.Remove(); err != nil { // a new generation makes the module read the files
+		t.Fatal(err)
+	}
+	if err := card.Insert(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.GetTokenInfo(0)
+	wantRV(t, "mismatched key", err, pkcs11.CKR_DEVICE_ERROR)
 }

@@ -152,3 +152,25 @@ func TestPKCS11Tool_PasscodeLocks(t *testing.T) {
 	}
 	tool(t, p11, card, false, "--login", "--pin", testPIN, "-O")
 }
+
+func TestPKCS11Tool_WarnsOnceOnStderr(t *testing.T) {
+	p11, _ := tools(t)
+	card := newCard(t, vcard.InitOptions{})
+	if err := os.WriteFile(filepath.Join(card.Dir(), vcard.StateFile), []byte("garbage\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(p11, "--module", vcard.ModulePath(t), "--list-slots", "--list-mechanisms")
+	cmd.Env = append(os.Environ(), card.Env())
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Run() // it fails: the card is broken
+	// Many calls fail, one line explains why; stdout (the host's native
+	// messaging channel) gets nothing from the module.
+	if n := strings.Count(stderr.String(), "liboia-vcard: "); n != 1 {
+		t.Fatalf("%d warnings on stderr; want exactly 1:\n%s", n, stderr.String())
+	}
+	wantIn(t, stderr.String(), "malformed", "oia-vcard init --force")
+	if strings.Contains(stdout.String(), "liboia-vcard") {
+		t.Fatalf("the module wrote to stdout:\n%s", stdout.String())
+	}
+}

@@ -367,6 +367,27 @@ static int pinpad_busy;
 static struct session sessions[MAX_SESSIONS];
 static CK_SESSION_HANDLE next_handle = 1;
 
+/* Warnings are rate-limited: the host polls the slot every half second, and
+ * a broken card directory must not flood its log. Each one is printed once,
+ * until a state read succeeds again. */
+enum { W_STATE = 1, W_CARD = 2, W_LOCK = 4, W_WRITE = 8 };
+static unsigned warned;
+
+static void warn_once(unsigned what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn_once(unsigned what, const char *fmt, ...)
+{
+	if (warned & what)
+		return;
+	warned |= what;
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("liboia-vcard: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void warn(const char *fmt, ...)
 {
 	va_list ap;
@@ -467,13 +488,13 @@ static CK_RV read_state(struct state *s)
 	if (read_file("state", &buf, &len, MAX_STATE_BYTES) != 0) {
 		if (errno == ENOENT)
 			return CKR_OK; /* an empty reader */
-		warn("cannot read %s/state: %s", dir, strerror(errno));
+		warn_once(W_STATE, "cannot read %s/state: %s", dir, strerror(errno));
 		return CKR_DEVICE_ERROR;
 	}
 	int bad = kv_parse(&s->kv, buf, len) || state_decode(s);
 	free(buf);
 	if (bad) {
-		warn("%s/state is malformed; run oia-vcard init again", dir);
+		warn_once(W_STATE, "%s/state is malformed; run 'oia-vcard init --force' again", dir);
 		memset(s, 0, sizeof *s);
 		return CKR_DEVICE_ERROR;
 	}
@@ -495,7 +516,7 @@ static CK_RV write_state(struct state *s)
 		return CKR_DEVICE_ERROR;
 	FILE *f = fopen(tmp, "we");
 	if (f == NULL) {
-		warn("cannot write %s: %s", tmp, strerror(errno));
+		warn_once(W_WRITE, "cannot write %s: %s", tmp, strerror(errno));
 		return CKR_DEVICE_ERROR;
 	}
 	fchmod(fileno(f), 0600);
@@ -504,7 +525,7 @@ static CK_RV write_state(struct state *s)
 		fprintf(f, "%s=%s\n", s->kv.e[i].key, s->kv.e[i].val);
 	int bad = ferror(f);
 	if (fclose(f) != 0 || bad || rename(tmp, p) != 0) {
-		warn("cannot replace %s: %s", p, strerror(errno));
+		warn_once(W_WRITE, "cannot replace %s: %s", p, strerror(errno));
 		unlink(tmp);
 		return CKR_DEVICE_ERROR;
 	}
@@ -552,7 +573,7 @@ static CK_RV card_load(void)
 	X509 *x = NULL;
 	CK_RV rv = CKR_DEVICE_ERROR;
 	if (read_file("card.key", &kb, &kl, MAX_PEM_BYTES) || read_file("card.pem", &cb, &cl, MAX_PEM_BYTES)) {
-		warn("cannot read the card's key and certificate in %s: %s", dir, strerror(errno));
+		warn_once(W_CARD, "cannot read the card's key and certificate in %s: %s", dir, strerror(errno));
 		goto out;
 	}
 	kbio = BIO_new_mem_buf(kb, (int)kl);
@@ -562,11 +583,11 @@ static CK_RV card_load(void)
 	card.key = PEM_read_bio_PrivateKey(kbio, NULL, NULL, NULL);
 	x = PEM_read_bio_X509(cbio, NULL, NULL, NULL);
 	if (card.key == NULL || x == NULL || !EVP_PKEY_is_a(card.key, "RSA")) {
-		warn("%s: card.key must be an RSA PKCS#8 PEM key and card.pem a PEM certificate", dir);
+		warn_once(W_CARD, "%s: card.key must be an RSA PKCS#8 PEM key and card.pem a PEM certificate", dir);
 		goto out;
 	}
 	if (X509_check_private_key(x, card.key) != 1) {
-		warn("%s: card.key does not match card.pem", dir);
+		warn_once(W_CARD, "%s: card.key does not match card.pem", dir);
 		goto out;
 	}
 	card.cert_len = i2d_X509(x, &card.cert);
@@ -636,13 +657,15 @@ static CK_RV refresh(void)
 {
 	int fd = lock_dir(0);
 	if (fd < 0) {
-		warn("cannot lock %s/lock: %s", dir, strerror(errno));
+		warn_once(W_LOCK, "cannot lock %s/lock: %s", dir, strerror(errno));
 		return CKR_DEVICE_ERROR;
 	}
 	CK_RV rv = read_state(&st);
 	if (rv == CKR_OK)
 		rv = after_read();
 	unlock_dir(fd);
+	if (rv == CKR_OK)
+		warned = 0; /* the card directory works again */
 	return rv;
 }
 
@@ -799,6 +822,7 @@ CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 	memset(&st, 0, sizeof st);
 	logged_in = 0;
 	pinpad_busy = 0;
+	warned = 0;
 	init_epoch++;
 	initialized = 1;
 out:
@@ -1635,7 +1659,7 @@ CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism, CK_OBJ
 static CK_RV rsa_sign(const unsigned char *in, size_t inlen, unsigned char *out, CK_ULONG_PTR outlen)
 {
 	size_t k = (size_t)card.modulus_len;
-	if (inlen > k - 11)
+	if (k < 11 || inlen > k - 11)
 		return CKR_DATA_LEN_RANGE;
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(card.key, NULL);
 	size_t n = k;
