@@ -37,6 +37,7 @@ func Assemble(cfg *config.Config, log *logrus.Logger, notify func(protocol.Event
 		BaseURL:   base,
 		CABundle:  cfg.CABundle,
 		UserAgent: cfg.UserAgent,
+		Timeout:   cfg.BrokerTimeout(),
 		Log: func(e broker.LogEvent) {
 			log.WithFields(logrus.Fields{"op": e.Op, "attempt": e.Attempt, "method": e.Method}).Debug("broker call")
 		},

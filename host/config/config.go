@@ -55,6 +55,9 @@ type Config struct {
 	CABundle string `json:"caBundle"`
 	// UserAgent is sent to the broker; empty means the genuine clients' one.
 	UserAgent string `json:"userAgent"`
+	// BrokerTimeoutSeconds bounds each call to the broker, retries
+	// included.
+	BrokerTimeoutSeconds int `json:"brokerTimeoutSeconds"`
 	// SignatureHash is the challenge's CMS digest: sha1 (as every captured
 	// genuine client) or sha256.
 	SignatureHash string `json:"signatureHash"`
@@ -109,6 +112,7 @@ func Default() *Config {
 	c := &Config{
 		BrokerEnvironment:    "live",
 		SignatureHash:        "sha1",
+		BrokerTimeoutSeconds: int(broker.DefaultTimeout / time.Second),
 		PKCS11Modules:        defaultModules(),
 		AllowedOrigins:       []string{"https://*.nhs.uk"},
 		AllowedExtensions:    []string{ChromeDevExtensionID, FirefoxExtensionID},
@@ -308,6 +312,10 @@ func validate(key string, v any) error {
 		if n := v.(int); n < protocol.MinPINTimeoutSeconds || n > protocol.MaxPINTimeoutSeconds {
 			return fmt.Errorf("%d is out of range %d..%d", n, protocol.MinPINTimeoutSeconds, protocol.MaxPINTimeoutSeconds)
 		}
+	case "brokerTimeoutSeconds":
+		if n := v.(int); n < 1 || n > 300 {
+			return fmt.Errorf("%d is out of range 1..300", n)
+		}
 	case "cardPollMilliseconds":
 		if n := v.(int); n < 100 || n > 10000 {
 			return fmt.Errorf("%d is out of range 100..10000", n)
@@ -387,6 +395,11 @@ func (c *Config) ExtensionAllowed(id string) bool {
 // PINTimeout returns PINTimeoutSeconds as a duration.
 func (c *Config) PINTimeout() time.Duration {
 	return time.Duration(c.PINTimeoutSeconds) * time.Second
+}
+
+// BrokerTimeout returns BrokerTimeoutSeconds as a duration.
+func (c *Config) BrokerTimeout() time.Duration {
+	return time.Duration(c.BrokerTimeoutSeconds) * time.Second
 }
 
 // CardPollInterval returns CardPollMilliseconds as a duration.

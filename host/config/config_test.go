@@ -54,6 +54,7 @@ func TestLoad_Errors(t *testing.T) {
 		{"a timeout out of range", `{"pinTimeoutSeconds":5}`, "pinTimeoutSeconds"},
 		{"an extension id of neither form", `{"allowedExtensions":["not an id"]}`, "allowedExtensions"},
 		{"a log level", `{"logLevel":"verbose"}`, "logLevel"},
+		{"a broker timeout of zero would fail every call", `{"brokerTimeoutSeconds":0}`, "brokerTimeoutSeconds"},
 		{"not an object", `[]`, ""},
 	}
 	for _, tt := range tests {
