@@ -624,10 +624,17 @@ func (m *Machine) authenticated(bs *broker.Session, err error) {
 		m.fail(trAuthFailed, err)
 		return
 	}
-	m.bsess = bs
 	switch len(bs.Roles) {
 	case 0:
-		m.fire(trLoggedIn)
+		// A ticket exists at the broker but there is nothing to act as:
+		// end it rather than leave a session no page can use.
+		m.logoutInBackground(bs)
+		m.fail(trAuthFailed, protocol.Errorf(protocol.CodeRoleSelectionFailed,
+			"the broker lists no role for this user: contact your registration authority"))
+		return
+	}
+	m.bsess = bs
+	switch len(bs.Roles) {
 	case 1:
 		m.chooseRole(bs.Roles[0])
 	default:
