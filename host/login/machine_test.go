@@ -427,6 +427,22 @@ func TestMachine_Scenarios(t *testing.T) {
 			want:  protocol.StateFailed,
 		},
 		{
+			name:  "a user with no role: the broker session is ended and the login fails",
+			roles: 0, prompt: true,
+			steps: []step{insertCard, sendPIN("123456", ""), expectState(protocol.StateFailed),
+				func(h *harness) {
+					deadline := time.Now().Add(2 * time.Second)
+					for !slices.Contains(h.rec.list(), "broker.Logout") && time.Now().Before(deadline) {
+						time.Sleep(time.Millisecond)
+					}
+					if !slices.Contains(h.rec.list(), "broker.Logout") {
+						h.t.Error("the role-less session was not logged out")
+					}
+				}},
+			want:   protocol.StateFailed,
+			wantEv: []string{"cardInserted", "pinRequired", "error"},
+		},
+		{
 			name:  "the card cannot be read",
 			roles: 1, prompt: true,
 			setup:  func(h *harness) { h.card.openErr = protocol.New(protocol.CodeNoCertFound) },
