@@ -12,6 +12,7 @@ PACKAGES=(
 	softhsm2 opensc p11-kit p11-kit-modules gnutls-bin   # real PKCS#11 modules and tools
 	openssl                                # verifies what the host signs
 	chromium firefox-esr                   # end-to-end tests and the demo
+	libnss3-tools                          # certutil: the e2e browsers trust the test root through NSS
 	tmux                                   # drives 'oia login' in a terminal test
 	graphviz                               # make docs: the state-machine picture
 	gcc-mingw-w64-x86-64 osslsigncode      # Windows binaries, Authenticode
