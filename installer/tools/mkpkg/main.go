@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The Open Identity Agent authors
+
+// Command mkpkg builds the release artefacts into one directory (make
+// package runs it with go run): the .deb and .rpm, the Chrome zip, CRX3
+// and update manifest, the Firefox .xpi, the signed Windows executables and
+// SHA256SUMS. See docs/deployment.md.
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/openidentityagent/oia"
+	"github.com/openidentityagent/oia/installer/pkg"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+type options struct {
+	bin, out, arch, license string
+	chromeDir, xpi          string
+	crxKey, crxURL          string
+	winBin, winCert, winKey string
+	winCA                   string
+	mtime                   time.Time
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	var o options
+	fs := flag.NewFlagSet("mkpkg", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.bin, "bin", "build/bin", "`DIR` with oia-host and oia for Linux")
+	fs.StringVar(&o.out, "out", "build/dist", "output `DIR`")
+	fs.StringVar(&o.arch, "arch", "amd64", "Linux package architecture")
+	fs.StringVar(&o.license, "license", "LICENSE", "license `FILE`")
+	fs.StringVar(&o.chromeDir, "chrome-dir", "build/chrome", "unpacked Chrome extension `DIR` (make extension)")
+	fs.StringVar(&o.xpi, "xpi", "build/oia-firefox.xpi", "Firefox .xpi `FILE` (make extension)")
+	fs.StringVar(&o.crxKey, "crx-key", os.Getenv("CRX_KEY"), "PKCS#8 PEM RSA key that signs the CRX (CRX_KEY)")
+	fs.StringVar(&o.crxURL, "crx-url", os.Getenv("CRX_URL"), "https `URL` the CRX is served from, for updates.xml (CRX_URL)")
+	fs.StringVar(&o.winBin, "win-bin", "", "`DIR` with oia-host.exe and oia.exe to sign")
+	fs.StringVar(&o.winCert, "win-cert", os.Getenv("WIN_SIGN_CERT"), "Authenticode certificate chain PEM (WIN_SIGN_CERT)")
+	fs.StringVar(&o.winKey, "win-key", os.Getenv("WIN_SIGN_KEY"), "Authenticode key PEM (WIN_SIGN_KEY)")
+	fs.StringVar(&o.winCA, "win-ca", os.Getenv("WIN_SIGN_CA"), "CA PEM to verify the signatures against (WIN_SIGN_CA)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	mtime, err := sourceDate()
+	if err != nil {
+		fmt.Fprintf(stderr, "mkpkg: %v\n", err)
+		return 1
+	}
+	o.mtime = mtime
+	if err := build(context.Background(), o, stdout); err != nil {
+		fmt.Fprintf(stderr, "mkpkg: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// sourceDate is SOURCE_DATE_EPOCH, else the last commit's time.
+func sourceDate() (time.Time, error) {
+	s := os.Getenv("SOURCE_DATE_EPOCH")
+	if s == "" {
+		out, err := exec.Command("git", "log", "-1", "--format=%ct").Output()
+		if err != nil {
+			return time.Time{}, errors.New("no SOURCE_DATE_EPOCH and no git history; set SOURCE_DATE_EPOCH")
+		}
+		s = strings.TrimSpace(string(out))
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH %q is not a number of seconds", s)
+	}
+	return time.Unix(n, 0).UTC(), nil
+}
+
+func build(ctx context.Context, o options, stdout io.Writer) error {
+	v := oia.Version
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	var made []string
+	for _, f := range []string{"deb", "rpm"} {
+		p, err := pkg.Linux(f, pkg.Options{
+			Version: v, Arch: o.arch, License: o.license, MTime: o.mtime,
+			Host: filepath.Join(o.bin, "oia-host"), OIA: filepath.Join(o.bin, "oia"),
+			ExtensionIDs: []string{"jojkkadnmnpkbklmagcdhigmbdlcaoha", "identity-agent@openidentityagent.org"},
+		}, o.out)
+		if err != nil {
+			return err
+		}
+		made = append(made, p)
+	}
+
+	if st, err := os.Stat(o.chromeDir); err == nil && st.IsDir() {
+		z, err := pkg.ZipDir(o.chromeDir, o.mtime)
+		if err != nil {
+			return err
+		}
+		zp := filepath.Join(o.out, "oia-chrome-"+v+".zip")
+		if err := os.WriteFile(zp, z, 0o644); err != nil {
+			return err
+		}
+		made = append(made, zp)
+		if o.crxKey != "" {
+			key, err := pkg.ReadRSAKey(o.crxKey)
+			if err != nil {
+				return err
+			}
+			crx, id, err := pkg.CRX3(z, key)
+			if err != nil {
+				return err
+			}
+			cp := filepath.Join(o.out, "oia-chrome-"+v+".crx")
+			if err := os.WriteFile(cp, crx, 0o644); err != nil {
+				return err
+			}
+			made = append(made, cp)
+			fmt.Fprintf(stdout, "crx: extension id %s\n", id)
+			if o.crxURL != "" {
+				xml, err := pkg.UpdateManifest(id, v, o.crxURL)
+				if err != nil {
+					return err
+				}
+				up := filepath.Join(o.out, "updates.xml")
+				if err := os.WriteFile(up, xml, 0o644); err != nil {
+					return err
+				}
+				made = append(made, up)
+			} else {
+				fmt.Fprintln(stdout, "crx: no CRX_URL, so no updates.xml; see docs/deployment.md")
+			}
+		} else {
+			fmt.Fprintln(stdout, "crx: no CRX_KEY, so no .crx")
+		}
+	} else {
+		fmt.Fprintf(stdout, "chrome: %s not found; run 'make extension'\n", o.chromeDir)
+	}
+
+	if b, err := os.ReadFile(o.xpi); err == nil {
+		xp := filepath.Join(o.out, "oia-firefox-"+v+".xpi")
+		if err := os.WriteFile(xp, b, 0o644); err != nil {
+			return err
+		}
+		made = append(made, xp)
+	} else {
+		fmt.Fprintf(stdout, "firefox: %s not found; run 'make extension'\n", o.xpi)
+	}
+
+	if o.winBin != "" {
+		if o.winCert == "" || o.winKey == "" {
+			return errors.New("-win-bin needs WIN_SIGN_CERT and WIN_SIGN_KEY")
+		}
+		wd := filepath.Join(o.out, "windows")
+		if err := os.MkdirAll(wd, 0o755); err != nil {
+			return err
+		}
+		for _, exe := range []string{"oia-host.exe", "oia.exe"} {
+			dst := filepath.Join(wd, exe)
+			os.Remove(dst)
+			if err := pkg.SignExe(ctx, pkg.SignOptions{Cert: o.winCert, Key: o.winKey, Time: o.mtime}, filepath.Join(o.winBin, exe), dst); err != nil {
+				return err
+			}
+			if o.winCA != "" {
+				if err := pkg.VerifyExe(ctx, dst, o.winCA); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "windows: %s signature verifies\n", exe)
+			}
+			made = append(made, dst)
+		}
+	}
+	return writeSums(o.out, made, stdout)
+}
+
+// writeSums writes SHA256SUMS for the artefacts, sorted by name.
+func writeSums(dir string, files []string, stdout io.Writer) error {
+	sort.Strings(files)
+	var b strings.Builder
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, f)
+		fmt.Fprintf(&b, "%x  %s\n", sha256.Sum256(data), filepath.ToSlash(rel))
+		fmt.Fprintf(stdout, "wrote %s\n", f)
+	}
+	return os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(b.String()), 0o644)
+}
