@@ -462,3 +462,45 @@ func TestHost_ThreeWrongPasscodesLockTheCard(t *testing.T) {
 		t.Errorf("the card changed after lock: %+v", st2)
 	}
 }
+
+func TestHost_PolicySettingsInHello(t *testing.T) {
+	hello := map[string]any{"type": "hello", "protocol": "1.0", "settings": map[string]any{"promptOnCardInsert": false, "pinTimeoutSeconds": 30}}
+
+	h := startHost(t, baseConfig())
+	r := h.call(hello)
+	if !r.OK || r.Settings == nil || r.Settings.PINTimeoutSeconds != 30 || r.Settings.PromptOnCardInsert {
+		t.Errorf("browser policy settings were not applied: %+v", r.Settings)
+	}
+
+	// The system file fixes the passcode timeout: the policy cannot change it.
+	sys := writeConfig(t, map[string]any{"pinTimeoutSeconds": 90})
+	cfg := writeConfig(t, baseConfig())
+	cmd := exec.Command(hostBinary(t), devCaller)
+	cmd.Env = append(os.Environ(), "OIA_CONFIG="+cfg, "OIA_SYSTEM_CONFIG="+sys)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = stdin.Close(); _ = cmd.Wait() }()
+	f, _ := nativemsg.Encode(map[string]any{"id": "1", "type": "hello", "settings": map[string]any{"pinTimeoutSeconds": 30}})
+	if _, err := stdin.Write(f); err != nil {
+		t.Fatal(err)
+	}
+	rd := nativemsg.NewReader(stdout, nativemsg.MaxOutbound)
+	for range 2 {
+		body, err := rd.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fr protocol.Frame
+		_ = json.Unmarshal(body, &fr)
+		if fr.Type == "result" {
+			if fr.Settings == nil || fr.Settings.PINTimeoutSeconds != 90 {
+				t.Errorf("a setting fixed by the system file was overridden by policy: %+v", fr.Settings)
+			}
+			return
+		}
+	}
+	t.Fatal("no hello result")
+}
