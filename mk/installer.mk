@@ -2,8 +2,11 @@
 # Installer area: cross-OS vet of the pure-Go packages, and `make package`.
 
 # Pure-Go packages (no cgo) that must build and vet on every OS. Packages
-# that appear later are picked up when their folder exists.
-CROSS_VET_PKGS = ./installer/... ./manifests/... \
+# that appear later are picked up when their folder exists. The oia command
+# itself needs cgo (oia login drives the card), so it is cross-built by
+# package-windows instead.
+CROSS_VET_PKGS = ./installer/register/... ./installer/doctor/... ./installer/policy/... \
+	./installer/pkg/... ./installer/tools/... ./manifests/... \
 	$(foreach d,host/config host/protocol host/nativemsg host/logging,$(if $(wildcard $(d)/*.go),./$(d)/...))
 
 .PHONY: lint-cross
