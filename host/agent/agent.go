@@ -24,14 +24,52 @@ import (
 	"github.com/openidentityagent/oia/host/protocol"
 )
 
+// Agent is an assembled host: the login machine and the card watcher that
+// feeds it.
+type Agent struct {
+	// Machine is the login machine; run it with [login.Machine.Run].
+	Machine *login.Machine
+	watcher *card.Watcher
+	log     logrus.FieldLogger
+	primed  chan struct{}
+}
+
+// Primed is closed once the card readers have been polled for the first
+// time and what they hold has been handed to the machine. A request read
+// after it sees the card that was in the reader when the host started; one
+// read before it would find no card yet.
+func (a *Agent) Primed() <-chan struct{} { return a.primed }
+
+// Watch polls the card readers until ctx ends, handing each card inserted,
+// removed or swapped to the machine. Run it on a goroutine of its own.
+func (a *Agent) Watch(ctx context.Context) {
+	feed := func(ev card.Event) {
+		a.log.WithFields(logrus.Fields{"event": ev.Kind.String(), "token": ev.Token.String()}).Info("card")
+		a.Machine.CardEvent(ev)
+	}
+	for _, ev := range a.watcher.Poll() {
+		feed(ev)
+	}
+	close(a.primed)
+	events := make(chan card.Event, 16)
+	go a.watcher.Run(ctx, events)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-events:
+			feed(ev)
+		}
+	}
+}
+
 // Assemble builds the login machine and the card watcher from the
 // configuration, as oia-host runs them. notify receives the machine's
-// events. Run the machine with [login.Machine.Run] and the returned watch
-// function on goroutines of their own; both stop when ctx ends.
-func Assemble(cfg *config.Config, log *logrus.Logger, notify func(protocol.Event)) (*login.Machine, func(ctx context.Context), error) {
+// events.
+func Assemble(cfg *config.Config, log *logrus.Logger, notify func(protocol.Event)) (*Agent, error) {
 	base, err := cfg.BrokerBaseURL()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	bc, err := broker.New(broker.Options{
 		BaseURL:   base,
@@ -43,7 +81,7 @@ func Assemble(cfg *config.Config, log *logrus.Logger, notify func(protocol.Event
 		},
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var modules []*card.Module
 	for _, path := range cfg.PKCS11Modules {
@@ -89,21 +127,7 @@ func Assemble(cfg *config.Config, log *logrus.Logger, notify func(protocol.Event
 		Locked:             locked,
 		Version:            oia.Version,
 	})
-	watcher := card.NewWatcher(modules, cfg.CardPollInterval())
-	watch := func(ctx context.Context) {
-		events := make(chan card.Event, 16)
-		go watcher.Run(ctx, events)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case ev := <-events:
-				log.WithFields(logrus.Fields{"event": ev.Kind.String(), "token": ev.Token.String()}).Info("card")
-				m.CardEvent(ev)
-			}
-		}
-	}
-	return m, watch, nil
+	return &Agent{Machine: m, watcher: card.NewWatcher(modules, cfg.CardPollInterval()), log: log, primed: make(chan struct{})}, nil
 }
 
 // cardOpener opens sessions with host/card.

@@ -32,10 +32,11 @@ type Sender interface {
 	Send(v any) error
 }
 
-// Serve sends hello, then reads requests from in until it ends, passing each
-// to h and sending the results with out. It returns nil at the end of the
-// input (the browser closed the port) and the read error otherwise.
-func Serve(in io.Reader, out Sender, hello protocol.HelloBody, h Handler, log logrus.FieldLogger) error {
+// Serve sends hello, waits for ready (when not nil: the host's first look
+// at the card readers), then reads requests from in until it ends, passing
+// each to h and sending the results with out. It returns nil at the end of
+// the input (the browser closed the port) and the read error otherwise.
+func Serve(in io.Reader, out Sender, hello protocol.HelloBody, ready <-chan struct{}, h Handler, log logrus.FieldLogger) error {
 	send := func(v any) {
 		err := out.Send(v)
 		if errors.Is(err, nativemsg.ErrOutboundTooLarge) {
@@ -48,6 +49,9 @@ func Serve(in io.Reader, out Sender, hello protocol.HelloBody, h Handler, log lo
 		}
 	}
 	send(protocol.Hello{HelloBody: hello})
+	if ready != nil {
+		<-ready
+	}
 
 	r := nativemsg.NewReader(in, nativemsg.MaxInbound)
 	for {

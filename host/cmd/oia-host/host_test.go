@@ -5,6 +5,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -503,4 +504,177 @@ func TestHost_PolicySettingsInHello(t *testing.T) {
 		}
 	}
 	t.Fatal("no hello result")
+}
+
+// login types the passcode and picks the first role; it returns the
+// loggedIn event.
+func (h *host) login(pin string) protocol.Frame {
+	h.t.Helper()
+	h.event(protocol.EvPINRequired)
+	h.call(map[string]any{"type": "pin", "pin": pin})
+	roles := h.event(protocol.EvRoleRequired)
+	h.call(map[string]any{"type": "selectRole", "roleId": roles.Roles[0].ID})
+	return h.event(protocol.EvLoggedIn)
+}
+
+func TestHost_TenConcurrentGetTicket(t *testing.T) {
+	rig := newLoginRig(t)
+	rig.cfg["promptOnCardInsert"] = false
+	h := startHost(t, rig.cfg, rig.env...)
+	h.event(protocol.EvCardInserted)
+	var ids []string
+	for range 10 {
+		ids = append(ids, h.send(map[string]any{"type": "getTicket", "origin": "https://spine.nhs.uk"}))
+	}
+	p := h.event(protocol.EvPINRequired)
+	if p.Origin != "https://spine.nhs.uk" {
+		t.Errorf("the prompt does not say who asked: %+v", p)
+	}
+	h.call(map[string]any{"type": "pin", "pin": "123456"})
+	roles := h.event(protocol.EvRoleRequired)
+	h.call(map[string]any{"type": "selectRole", "roleId": roles.Roles[0].ID})
+	var ticket string
+	for _, id := range ids {
+		r := h.result(id)
+		if !r.OK || r.Ticket == "" || (ticket != "" && r.Ticket != ticket) {
+			t.Fatalf("request %s: %+v", id, r)
+		}
+		ticket = r.Ticket
+	}
+	validations := 0
+	for _, e := range rig.sim.Log() {
+		if strings.Contains(e.Path, "authvalidate") {
+			validations++
+		}
+	}
+	if validations != 1 {
+		t.Errorf("%d validations at the broker for ten requests, want one login", validations)
+	}
+}
+
+func TestHost_PINPad(t *testing.T) {
+	rig := newLoginRig(t)
+	if err := rig.card.SetPINPad(true, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	h := startHost(t, rig.cfg, rig.env...)
+	p := h.event(protocol.EvPINRequired)
+	if !p.PINPad || p.TimeoutSeconds == 0 {
+		t.Fatalf("PIN pad prompt = %+v", p)
+	}
+	if r := h.call(map[string]any{"type": "pin", "pin": "123456"}); errCode(r) != protocol.CodeInvalidState {
+		t.Errorf("a passcode from the extension on a PIN pad reader: %+v", r)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rig.card.PINPadEnter(ctx, "123456"); err != nil {
+		t.Fatal(err)
+	}
+	roles := h.event(protocol.EvRoleRequired)
+	h.call(map[string]any{"type": "selectRole", "roleId": roles.Roles[0].ID})
+	h.event(protocol.EvLoggedIn)
+}
+
+func TestHost_SwapEndsTheSession(t *testing.T) {
+	rig := newLoginRig(t)
+	h := startHost(t, rig.cfg, rig.env...)
+	h.login("123456")
+	r := h.call(map[string]any{"type": "getTicketNoAuth", "origin": "https://spine.nhs.uk"})
+	if err := rig.card.Swap(vcard.SwapOptions{PKI: rig.sim.PKI()}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := h.event(protocol.EvTicketDestroyed); ev.Reason != protocol.ReasonCardSwapped {
+		t.Errorf("reason = %q, want cardSwapped", ev.Reason)
+	}
+	h.event(protocol.EvCardRemoved)
+	h.event(protocol.EvCardInserted)
+	h.event(protocol.EvPINRequired) // the new card is asked for its passcode
+	deadline := time.Now().Add(2 * time.Second)
+	for rig.sim.TicketLive(r.Ticket) {
+		if time.Now().After(deadline) {
+			t.Fatal("the old card's ticket is still live after the swap")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestHost_SessionExpiry(t *testing.T) {
+	rig := newLoginRig(t)
+	sim, err := brokersim.New(brokersim.Options{AdminAddr: "off", PKI: rig.sim.PKI(), SessionTime: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	rig.cfg["brokerURL"], rig.cfg["caBundle"] = sim.URL(), sim.CAFile()
+	h := startHost(t, rig.cfg, rig.env...)
+	in := h.login("123456")
+	if in.ExpiresAt == nil {
+		t.Fatal("loggedIn carries no expiry")
+	}
+	if ev := h.event(protocol.EvTicketDestroyed); ev.Reason != protocol.ReasonExpired {
+		t.Errorf("reason = %q, want expired", ev.Reason)
+	}
+	if r := h.call(map[string]any{"type": "getTicketNoAuth", "origin": "https://spine.nhs.uk"}); errCode(r) != protocol.CodeTicketNotAvailable {
+		t.Errorf("after expiry: %+v", r)
+	}
+}
+
+// TestHost_RemovalInEachState removes the card in each state a login passes
+// through: the pages waiting get CARD_REMOVED, the extension is told, and
+// a re-inserted card starts again.
+func TestHost_RemovalInEachState(t *testing.T) {
+	tests := []struct {
+		name  string
+		reach func(h *host, rig *loginRig)
+	}{
+		{"awaiting the passcode", func(h *host, rig *loginRig) { h.event(protocol.EvPINRequired) }},
+		{"verifying a PIN pad entry", func(h *host, rig *loginRig) {
+			h.event(protocol.EvPINRequired)
+			deadline := time.Now().Add(5 * time.Second)
+			for st, _ := rig.card.Status(); !st.PINPadWaiting; st, _ = rig.card.Status() {
+				if time.Now().After(deadline) {
+					h.t.Fatal("the PIN pad never waited")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}},
+		{"awaiting the role", func(h *host, rig *loginRig) {
+			h.event(protocol.EvPINRequired)
+			h.call(map[string]any{"type": "pin", "pin": "123456"})
+			h.event(protocol.EvRoleRequired)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rig := newLoginRig(t)
+			if strings.Contains(tt.name, "PIN pad") {
+				if err := rig.card.SetPINPad(true, 20*time.Second); err != nil {
+					t.Fatal(err)
+				}
+			}
+			h := startHost(t, rig.cfg, rig.env...)
+			waiting := h.send(map[string]any{"type": "getTicket", "origin": "https://spine.nhs.uk"})
+			tt.reach(h, rig)
+			if err := rig.card.Remove(); err != nil {
+				t.Fatal(err)
+			}
+			h.event(protocol.EvCardRemoved)
+			if r := h.result(waiting); errCode(r) != protocol.CodeCardRemoved {
+				t.Errorf("the waiting page got %+v, want CARD_REMOVED", r.Error)
+			}
+			if r := h.call(map[string]any{"type": "status"}); r.State != protocol.StateNoCard {
+				t.Errorf("state after removal: %s", r.State)
+			}
+			if err := rig.card.SetPINPad(false, 0); err != nil {
+				t.Fatal(err)
+			}
+			if err := rig.card.Insert(); err != nil {
+				t.Fatal(err)
+			}
+			h.event(protocol.EvPINRequired)
+		})
+	}
 }

@@ -108,7 +108,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}()
 
 	w := nativemsg.NewWriter(stdout, 64)
-	m, watch, err := agent.Assemble(cfg, log, func(ev protocol.Event) {
+	a, err := agent.Assemble(cfg, log, func(ev protocol.Event) {
 		if err := w.Send(ev); err != nil {
 			log.WithError(err).Warn("cannot send an event")
 		}
@@ -118,12 +118,26 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "oia-host:", err)
 		return exitError
 	}
+	m := a.Machine
+	hello := m.HelloBody() // before Run: afterwards only the machine's goroutine may read it
 	machineDone := make(chan struct{})
 	go func() { m.Run(ctx); close(machineDone) }()
-	go watch(ctx)
+	go a.Watch(ctx)
 
+	// Requests wait for the first look at the card readers, so a page that
+	// asks as the host starts finds the card that is in the reader; a
+	// module that hangs must not hold the host up for more than a moment.
+	ready := make(chan struct{})
+	go func() {
+		select {
+		case <-a.Primed():
+		case <-time.After(3 * time.Second):
+			log.Warn("the card readers did not answer within 3 s; serving anyway")
+		}
+		close(ready)
+	}()
 	served := make(chan error, 1)
-	go func() { served <- server.Serve(stdin, w, m.HelloBody(), m, log) }()
+	go func() { served <- server.Serve(stdin, w, hello, ready, m, log) }()
 	select {
 	case err = <-served:
 	case <-ctx.Done():

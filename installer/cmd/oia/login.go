@@ -57,15 +57,17 @@ func runLogin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	defer closeLog.Close()
 
 	events := make(chan protocol.Event, 64)
-	m, watch, err := agent.Assemble(cfg, log, func(ev protocol.Event) { events <- ev })
+	a, err := agent.Assemble(cfg, log, func(ev protocol.Event) { events <- ev })
 	if err != nil {
 		fmt.Fprintf(stderr, "oia login: %v\n", err)
 		return exitFailed
 	}
+	m := a.Machine
 	ctx, cancel := context.WithCancel(ctx)
 	stopped := make(chan struct{})
 	go func() { m.Run(ctx); close(stopped) }()
-	go watch(ctx)
+	go a.Watch(ctx)
+	<-a.Primed()
 	defer func() {
 		cancel()
 		select {
