@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/openidentityagent/oia/host/config"
+	"github.com/openidentityagent/oia/host/logging"
 	"github.com/openidentityagent/oia/installer/doctor"
 )
 
@@ -45,6 +47,7 @@ func runDoctor(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		HostPath:    o.HostPath,
 		Cards:       doctor.DefaultCardProber(),
 		Broker:      doctor.TLSProber{},
+		LogPath:     func(*config.Config) (string, error) { return logging.DefaultPath() },
 		RequireCard: requireCard,
 		Skip:        skip,
 	}
