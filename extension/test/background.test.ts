@@ -107,6 +107,16 @@ test("on ready: settings stored, content script registered for the allow-list, s
   ]);
 });
 
+test("tabs already open on allowed origins get the content script injected", async () => {
+  const w = await world((fb) => {
+    fb.tabs = [
+      { id: 1, url: "https://a.nhs.uk/x" },
+      { id: 2, url: "https://evil.example/" },
+    ];
+  });
+  assert.deepEqual(w.fb.injected, [1]);
+});
+
 test("a policy allow-list replaces the host's, and the registration follows it", async () => {
   const w = await world((fb) => {
     fb.managedData = { allowedOrigins: ["https://app.example.org"], allowFrames: true };

@@ -185,6 +185,7 @@ export class FakeBrowser {
   sessionWrites: unknown[] = [];
   managedData: Record<string, unknown> | Error = new Error("Managed storage manifest not found");
   registered: Record<string, unknown>[] = [];
+  injected: number[] = [];
   tabs: { id: number; url: string }[] = [];
   tabMessages: { tabId: number; message: unknown }[] = [];
   windowsOpen = new Set<number>();
@@ -235,6 +236,10 @@ export class FakeBrowser {
         return Promise.resolve();
       },
       updateContentScripts: () => Promise.resolve(),
+      executeScript: (i: { target: { tabId: number } }) => {
+        this.injected.push(i.target.tabId);
+        return Promise.resolve([]);
+      },
       unregisterContentScripts: (f?: { ids?: string[] }) => {
         this.registered = this.registered.filter((s) => !(f?.ids ?? [s.id]).includes(s.id as string));
         return Promise.resolve();

@@ -123,6 +123,32 @@ export class Context {
       await this.api.scripting.unregisterContentScripts({ ids: [id] });
     }
     await this.api.scripting.registerContentScripts([script]);
+    await this.injectIntoOpenTabs(s);
+  }
+
+  /**
+   * Injects the content script into tabs that were already open on an
+   * allow-listed origin when the list changed (at install, on a new host
+   * hello or policy), so their pages need no reload. The script starts only
+   * once per document.
+   */
+  private async injectIntoOpenTabs(s: Settings): Promise<void> {
+    let tabs;
+    try {
+      tabs = await this.api.tabs.query({});
+    } catch {
+      return;
+    }
+    await Promise.all(
+      tabs.map(async (t) => {
+        if (t.id === undefined || s.allow.match(t.url) === undefined) return;
+        try {
+          await this.api.scripting.executeScript({ target: { tabId: t.id, allFrames: s.allowFrames }, files: ["content.js"] });
+        } catch {
+          // a tab that is loading or closing; its next load gets the script
+        }
+      }),
+    );
   }
 
   /**

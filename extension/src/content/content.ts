@@ -10,19 +10,28 @@
  */
 
 import { browserApi } from "../shared/browser.js";
-import { startBridge } from "./bridge.js";
+import { startBridge, type BridgeWindow } from "./bridge.js";
 
-const api = browserApi();
-startBridge(
-  window,
-  {
+function start(): void {
+  const api = browserApi();
+  startBridge(window, {
     id: api.runtime.id,
     sendMessage: (m) => api.runtime.sendMessage(m),
     onMessage: {
-      addListener: (f) => { api.runtime.onMessage.addListener((m, sender) => {
+      addListener: (f) => {
+        api.runtime.onMessage.addListener((m, sender) => {
           f(m, sender);
           return undefined;
-        }); },
+        });
+      },
     },
-  },
-);
+  });
+}
+
+// The script is registered for allow-listed pages and also injected into
+// tabs already open when the list changes: start the bridge once only.
+const g = globalThis as { __oiaBridge?: boolean };
+if (g.__oiaBridge !== true) {
+  g.__oiaBridge = true;
+  start();
+}

@@ -91,6 +91,7 @@ export interface BrowserApi {
     updateContentScripts(scripts: RegisteredContentScript[]): Promise<unknown>;
     unregisterContentScripts(filter?: { ids?: string[] }): Promise<unknown>;
     getRegisteredContentScripts(filter?: { ids?: string[] }): Promise<RegisteredContentScript[]>;
+    executeScript(injection: { target: { tabId: number; allFrames?: boolean }; files: string[] }): Promise<unknown>;
   };
   tabs: {
     query(info: Record<string, unknown>): Promise<Tab[]>;
