@@ -32,6 +32,7 @@ import (
 
 	"github.com/openidentityagent/oia"
 	"github.com/openidentityagent/oia/host/origin"
+	"github.com/openidentityagent/oia/host/protocol"
 	"github.com/openidentityagent/oia/manifests"
 )
 
@@ -41,8 +42,9 @@ const (
 	DefaultChromeID          = "jojkkadnmnpkbklmagcdhigmbdlcaoha"
 	DefaultFirefoxID         = "identity-agent@openidentityagent.org"
 	DefaultPINTimeoutSeconds = 120
-	MinPINTimeoutSeconds     = 10
-	MaxPINTimeoutSeconds     = 600
+	// The timeout's bounds are the protocol's: the host refuses others.
+	MinPINTimeoutSeconds = protocol.MinPINTimeoutSeconds
+	MaxPINTimeoutSeconds = protocol.MaxPINTimeoutSeconds
 )
 
 // DefaultAllowedOrigins is the origin allow-list when none is given.
