@@ -10,7 +10,7 @@
  */
 
 import { browserApi } from "../shared/browser.js";
-import { startBridge, type BridgeWindow } from "./bridge.js";
+import { startBridge } from "./bridge.js";
 
 function start(): void {
   const api = browserApi();
