@@ -21,6 +21,7 @@ import (
 
 	"github.com/openidentityagent/oia"
 	"github.com/openidentityagent/oia/e2e/brokersim"
+	"github.com/openidentityagent/oia/e2e/rig"
 	"github.com/openidentityagent/oia/e2e/vcard"
 	"github.com/openidentityagent/oia/host/nativemsg"
 	"github.com/openidentityagent/oia/host/protocol"
@@ -302,48 +303,18 @@ func TestHost_RefusesCallers(t *testing.T) {
 	}
 }
 
-// loginRig is the virtual card and the broker simulator, sharing one PKI.
-type loginRig struct {
-	sim  *brokersim.Server
-	card *vcard.Card
-	cfg  map[string]any
-	env  []string
-}
+// loginRig is the simulator and the virtual card (e2e/rig).
+type loginRig struct{ *rig.Rig }
 
-func newLoginRig(t *testing.T) *loginRig {
-	t.Helper()
-	sim, err := brokersim.New(brokersim.Options{AdminAddr: "off"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	dir := t.TempDir()
-	c, err := vcard.Init(dir, vcard.InitOptions{PIN: "123456", PKI: sim.PKI()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &loginRig{
-		sim:  sim,
-		card: c,
-		cfg: map[string]any{
-			"pkcs11Modules":        []string{vcard.ModulePath(t)},
-			"brokerURL":            sim.URL(),
-			"caBundle":             sim.CAFile(),
-			"cardPollMilliseconds": 100,
-			"logLevel":             "debug",
-		},
-		env: []string{c.Env()},
-	}
-}
+func newLoginRig(t *testing.T) *loginRig { return &loginRig{rig.New(t, brokersim.Options{})} }
+
+// start starts a host with the rig's configuration.
+func (r *loginRig) start(t *testing.T) *host { return startHost(t, r.Config, r.Env()...) }
 
 func TestHost_LoginWithVirtualCard(t *testing.T) {
 	rig := newLoginRig(t)
-	logFile := filepath.Join(t.TempDir(), "host.log")
-	rig.cfg["logFile"] = logFile
-	h := startHost(t, rig.cfg, rig.env...)
+	logFile := rig.LogFile()
+	h := rig.start(t)
 
 	// Prompt on insert: the card is in, so the host asks for the passcode.
 	p := h.event(protocol.EvPINRequired)
@@ -383,7 +354,7 @@ func TestHost_LoginWithVirtualCard(t *testing.T) {
 		}
 		ticket = r.Ticket
 	}
-	if !rig.sim.TicketLive(ticket) {
+	if !rig.Sim.TicketLive(ticket) {
 		t.Fatal("the broker does not know the ticket")
 	}
 	if r := h.call(map[string]any{"type": "getTicketNoAuth", "origin": "https://spine.nhs.uk"}); r.Ticket != ticket {
@@ -396,12 +367,12 @@ func TestHost_LoginWithVirtualCard(t *testing.T) {
 	// Removing the card: the pages are told and the broker forgets the
 	// ticket within 2 s.
 	removed := time.Now()
-	if err := rig.card.Remove(); err != nil {
+	if err := rig.Card.Remove(); err != nil {
 		t.Fatal(err)
 	}
 	h.event(protocol.EvTicketDestroyed)
 	h.event(protocol.EvCardRemoved)
-	for rig.sim.TicketLive(ticket) {
+	for rig.Sim.TicketLive(ticket) {
 		if time.Since(removed) > 2*time.Second {
 			t.Fatal("the broker still accepts the ticket 2 s after the card was removed")
 		}
@@ -411,7 +382,7 @@ func TestHost_LoginWithVirtualCard(t *testing.T) {
 		t.Errorf("after removal: %+v", r)
 	}
 	// Re-inserting prompts again.
-	if err := rig.card.Insert(); err != nil {
+	if err := rig.Card.Insert(); err != nil {
 		t.Fatal(err)
 	}
 	h.event(protocol.EvCardInserted)
@@ -433,7 +404,7 @@ func TestHost_LoginWithVirtualCard(t *testing.T) {
 
 func TestHost_ThreeWrongPasscodesLockTheCard(t *testing.T) {
 	rig := newLoginRig(t)
-	h := startHost(t, rig.cfg, rig.env...)
+	h := rig.start(t)
 	for i, wantLeft := range []int{3, 2, 1} {
 		p := h.event(protocol.EvPINRequired)
 		if p.AttemptsLeft != wantLeft || p.FinalTry != (wantLeft == 1) {
@@ -445,7 +416,7 @@ func TestHost_ThreeWrongPasscodesLockTheCard(t *testing.T) {
 	if errCode(ev) != protocol.CodePINLocked {
 		t.Fatalf("after three wrong passcodes: %+v", ev.Error)
 	}
-	st, err := rig.card.Status()
+	st, err := rig.Card.Status()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -459,7 +430,7 @@ func TestHost_ThreeWrongPasscodesLockTheCard(t *testing.T) {
 	if r := h.call(map[string]any{"type": "getTicket", "origin": "https://spine.nhs.uk"}); errCode(r) != protocol.CodePINLocked {
 		t.Errorf("getTicket on a locked card: %+v", r)
 	}
-	if st2, _ := rig.card.Status(); st2.Generation != st.Generation || st2.AttemptsLeft != 0 {
+	if st2, _ := rig.Card.Status(); st2.Generation != st.Generation || st2.AttemptsLeft != 0 {
 		t.Errorf("the card changed after lock: %+v", st2)
 	}
 }
@@ -519,8 +490,8 @@ func (h *host) login(pin string) protocol.Frame {
 
 func TestHost_TenConcurrentGetTicket(t *testing.T) {
 	rig := newLoginRig(t)
-	rig.cfg["promptOnCardInsert"] = false
-	h := startHost(t, rig.cfg, rig.env...)
+	rig.Config["promptOnCardInsert"] = false
+	h := rig.start(t)
 	h.event(protocol.EvCardInserted)
 	var ids []string
 	for range 10 {
@@ -542,7 +513,7 @@ func TestHost_TenConcurrentGetTicket(t *testing.T) {
 		ticket = r.Ticket
 	}
 	validations := 0
-	for _, e := range rig.sim.Log() {
+	for _, e := range rig.Sim.Log() {
 		if strings.Contains(e.Path, "authvalidate") {
 			validations++
 		}
@@ -554,10 +525,10 @@ func TestHost_TenConcurrentGetTicket(t *testing.T) {
 
 func TestHost_PINPad(t *testing.T) {
 	rig := newLoginRig(t)
-	if err := rig.card.SetPINPad(true, 20*time.Second); err != nil {
+	if err := rig.Card.SetPINPad(true, 20*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	h := startHost(t, rig.cfg, rig.env...)
+	h := rig.start(t)
 	p := h.event(protocol.EvPINRequired)
 	if !p.PINPad || p.TimeoutSeconds == 0 {
 		t.Fatalf("PIN pad prompt = %+v", p)
@@ -567,7 +538,7 @@ func TestHost_PINPad(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := rig.card.PINPadEnter(ctx, "123456"); err != nil {
+	if err := rig.Card.PINPadEnter(ctx, "123456"); err != nil {
 		t.Fatal(err)
 	}
 	roles := h.event(protocol.EvRoleRequired)
@@ -577,10 +548,10 @@ func TestHost_PINPad(t *testing.T) {
 
 func TestHost_SwapEndsTheSession(t *testing.T) {
 	rig := newLoginRig(t)
-	h := startHost(t, rig.cfg, rig.env...)
+	h := rig.start(t)
 	h.login("123456")
 	r := h.call(map[string]any{"type": "getTicketNoAuth", "origin": "https://spine.nhs.uk"})
-	if err := rig.card.Swap(vcard.SwapOptions{PKI: rig.sim.PKI()}); err != nil {
+	if err := rig.Card.Swap(vcard.SwapOptions{PKI: rig.Sim.PKI()}); err != nil {
 		t.Fatal(err)
 	}
 	if ev := h.event(protocol.EvTicketDestroyed); ev.Reason != protocol.ReasonCardSwapped {
@@ -590,7 +561,7 @@ func TestHost_SwapEndsTheSession(t *testing.T) {
 	h.event(protocol.EvCardInserted)
 	h.event(protocol.EvPINRequired) // the new card is asked for its passcode
 	deadline := time.Now().Add(2 * time.Second)
-	for rig.sim.TicketLive(r.Ticket) {
+	for rig.Sim.TicketLive(r.Ticket) {
 		if time.Now().After(deadline) {
 			t.Fatal("the old card's ticket is still live after the swap")
 		}
@@ -600,7 +571,7 @@ func TestHost_SwapEndsTheSession(t *testing.T) {
 
 func TestHost_SessionExpiry(t *testing.T) {
 	rig := newLoginRig(t)
-	sim, err := brokersim.New(brokersim.Options{AdminAddr: "off", PKI: rig.sim.PKI(), SessionTime: 2 * time.Second})
+	sim, err := brokersim.New(brokersim.Options{AdminAddr: "off", PKI: rig.Sim.PKI(), SessionTime: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -608,8 +579,8 @@ func TestHost_SessionExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sim.Close()
-	rig.cfg["brokerURL"], rig.cfg["caBundle"] = sim.URL(), sim.CAFile()
-	h := startHost(t, rig.cfg, rig.env...)
+	rig.Config["brokerURL"], rig.Config["caBundle"] = sim.URL(), sim.CAFile()
+	h := rig.start(t)
 	in := h.login("123456")
 	if in.ExpiresAt == nil {
 		t.Fatal("loggedIn carries no expiry")
@@ -634,7 +605,7 @@ func TestHost_RemovalInEachState(t *testing.T) {
 		{"verifying a PIN pad entry", func(h *host, rig *loginRig) {
 			h.event(protocol.EvPINRequired)
 			deadline := time.Now().Add(5 * time.Second)
-			for st, _ := rig.card.Status(); !st.PINPadWaiting; st, _ = rig.card.Status() {
+			for st, _ := rig.Card.Status(); !st.PINPadWaiting; st, _ = rig.Card.Status() {
 				if time.Now().After(deadline) {
 					h.t.Fatal("the PIN pad never waited")
 				}
@@ -651,14 +622,14 @@ func TestHost_RemovalInEachState(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rig := newLoginRig(t)
 			if strings.Contains(tt.name, "PIN pad") {
-				if err := rig.card.SetPINPad(true, 20*time.Second); err != nil {
+				if err := rig.Card.SetPINPad(true, 20*time.Second); err != nil {
 					t.Fatal(err)
 				}
 			}
-			h := startHost(t, rig.cfg, rig.env...)
+			h := rig.start(t)
 			waiting := h.send(map[string]any{"type": "getTicket", "origin": "https://spine.nhs.uk"})
 			tt.reach(h, rig)
-			if err := rig.card.Remove(); err != nil {
+			if err := rig.Card.Remove(); err != nil {
 				t.Fatal(err)
 			}
 			h.event(protocol.EvCardRemoved)
@@ -668,10 +639,10 @@ func TestHost_RemovalInEachState(t *testing.T) {
 			if r := h.call(map[string]any{"type": "status"}); r.State != protocol.StateNoCard {
 				t.Errorf("state after removal: %s", r.State)
 			}
-			if err := rig.card.SetPINPad(false, 0); err != nil {
+			if err := rig.Card.SetPINPad(false, 0); err != nil {
 				t.Fatal(err)
 			}
-			if err := rig.card.Insert(); err != nil {
+			if err := rig.Card.Insert(); err != nil {
 				t.Fatal(err)
 			}
 			h.event(protocol.EvPINRequired)

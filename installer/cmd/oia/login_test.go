@@ -6,7 +6,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,38 +14,15 @@ import (
 	"time"
 
 	"github.com/openidentityagent/oia/e2e/brokersim"
+	"github.com/openidentityagent/oia/e2e/rig"
 	"github.com/openidentityagent/oia/e2e/vcard"
 )
 
-// loginRig starts the broker simulator and makes a virtual card from its
-// PKI, and points the configuration at both.
+// loginRig starts the broker simulator and a virtual card, and returns the
+// environment that points the configuration at both.
 func loginRig(t *testing.T) (*brokersim.Server, *vcard.Card, []string) {
-	t.Helper()
-	sim, err := brokersim.New(brokersim.Options{AdminAddr: "off"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	c, err := vcard.Init(t.TempDir(), vcard.InitOptions{PIN: "123456", PKI: sim.PKI()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, _ := json.Marshal(map[string]any{
-		"pkcs11Modules":        []string{vcard.ModulePath(t)},
-		"brokerURL":            sim.URL(),
-		"caBundle":             sim.CAFile(),
-		"cardPollMilliseconds": 100,
-		"logFile":              filepath.Join(t.TempDir(), "oia.log"),
-	})
-	path := filepath.Join(t.TempDir(), "config.json")
-	if err := os.WriteFile(path, cfg, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"OIA_CONFIG=" + path, "OIA_SYSTEM_CONFIG=" + filepath.Join(t.TempDir(), "none.json"), c.Env()}
-	return sim, c, env
+	r := rig.New(t, brokersim.Options{})
+	return r.Sim, r.Card, r.Env()
 }
 
 // TestLogin_Scripted runs `oia login` in this process with the answers on
