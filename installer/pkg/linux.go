@@ -55,6 +55,9 @@ type Options struct {
 	ExtensionIDs []string
 	// MTime is the time stamped on every file and archive member.
 	MTime time.Time
+	// Compression is the .deb's data compression: "" (gzip), "xz", "zstd"
+	// or "none" (tests, where speed matters more than size).
+	Compression string
 }
 
 // ManifestFiles returns the system-wide host manifests a Linux package
@@ -147,6 +150,7 @@ func Linux(format string, o Options, outDir string) (string, error) {
 			Contents:   contents,
 			Recommends: []string{"opensc"},
 			RPM:        nfpm.RPM{BuildHost: "oia-build", Group: "Applications/System", Summary: "NHS smartcard login for web browsers"},
+			Deb:        nfpm.Deb{Compression: o.Compression},
 		},
 	}
 	pi = nfpm.WithDefaults(pi)

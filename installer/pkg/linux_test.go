@@ -167,7 +167,7 @@ func TestDebInstall(t *testing.T) {
 	o := Options{Version: "0.1.0", Arch: "amd64", ExtensionIDs: testIDs, MTime: time.Unix(1700000000, 0).UTC(),
 		Host:    builtCommand(t, "oia-host", "./host/cmd/oia-host"),
 		OIA:     builtCommand(t, "oia", "./installer/cmd/oia"),
-		License: filepath.Join(root, "LICENSE")}
+		License: filepath.Join(root, "LICENSE"), Compression: "none"}
 	deb, err := Linux("deb", o, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
