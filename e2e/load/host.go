@@ -80,13 +80,9 @@ func Start(o Options) (*Host, error) {
 	if _, ok := cfg["logFile"]; !ok {
 		cfg["logFile"] = filepath.Join(o.Dir, "host.log")
 	}
-	b, err := json.Marshal(cfg)
+	cfgPath, err := WriteConfig(o.Dir, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("load: configuration: %w", err)
-	}
-	cfgPath := filepath.Join(o.Dir, fmt.Sprintf("config-%d.json", time.Now().UnixNano()))
-	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
-		return nil, fmt.Errorf("load: %w", err)
+		return nil, err
 	}
 	cmd := exec.Command(o.Binary, DevCaller)
 	cmd.Env = append(os.Environ(), "OIA_CONFIG="+cfgPath, "OIA_SYSTEM_CONFIG="+filepath.Join(o.Dir, "no-system-config.json"))
@@ -111,6 +107,27 @@ func Start(o Options) (*Host, error) {
 		close(h.waited)
 	}()
 	return h, nil
+}
+
+// WriteConfig writes cfg as a configuration file in dir and returns its
+// path (for OIA_CONFIG).
+func WriteConfig(dir string, cfg map[string]any) (string, error) {
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return "", fmt.Errorf("load: configuration: %w", err)
+	}
+	f, err := os.CreateTemp(dir, "config-*.json")
+	if err != nil {
+		return "", fmt.Errorf("load: %w", err)
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("load: %w", err)
+	}
+	return f.Name(), nil
 }
 
 func newHost(buffer int) *Host {

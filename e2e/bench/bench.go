@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The Open Identity Agent authors
+
+// Package bench measures the built oia-host against the virtual card and
+// the broker simulator, each figure beside its reference measured in the
+// same run: a login through the host against the same card signature and
+// broker calls made directly, a cold start against a minimal Go program,
+// status round trips over real pipes, and resident memory over many login
+// cycles. `make bench` runs it (docs/performance.md).
+//
+// Figures are printed as name=value lines, then a table with the targets.
+// Targets are reported, never enforced: a missed target is a finding.
+package bench
+
+import (
+	"context"
+	"crypto"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/openidentityagent/oia/e2e/load"
+	"github.com/openidentityagent/oia/host/broker"
+	"github.com/openidentityagent/oia/host/card"
+	"github.com/openidentityagent/oia/host/cms"
+	"github.com/openidentityagent/oia/host/nativemsg"
+)
+
+// Options configure a run.
+type Options struct {
+	// HostBinary is the oia-host to measure.
+	HostBinary string
+	// ModulePath is the virtual card module.
+	ModulePath string
+	// Dir is a scratch directory (card, configuration, logs).
+	Dir string
+	// Logins is how many logins each side of the overhead makes (≥ 50).
+	Logins int
+	// ColdStarts is how many times the host and the reference start.
+	ColdStarts int
+	// Roundtrips is how many status requests are timed.
+	Roundtrips int
+	// Cycles is how many login and logout cycles the memory figure makes.
+	Cycles int
+	// Progress, when set, receives a line as each figure starts.
+	Progress io.Writer
+}
+
+// Figure is one measured value.
+type Figure struct {
+	Name   string
+	Value  float64
+	Unit   string
+	Target string // e.g. "≤ 1.10"; empty when there is none
+	Met    *bool  // nil when there is no target or no value
+	Note   string // the reference, or why there is no value
+	NA     bool   // no value: Note says why
+}
+
+// Report is a run's figures in order.
+type Report struct {
+	Figures []Figure
+}
+
+// Run measures everything and returns the report. A figure that cannot be
+// measured is kept with NA and the reason.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	if err := os.Setenv("OIA_VCARD_DIR", filepath.Join(o.Dir, "card")); err != nil {
+		return nil, err
+	}
+	rig, err := load.NewRig(load.RigOptions{Dir: o.Dir, ModulePath: o.ModulePath})
+	if err != nil {
+		return nil, err
+	}
+	defer rig.Close()
+	rep := &Report{}
+	step := func(s string) {
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "bench: %s\n", s)
+		}
+	}
+
+	step(fmt.Sprintf("login overhead: %d logins through oia-host and %d direct", o.Logins, o.Logins))
+	if err := loginOverhead(ctx, o, rig, rep); err != nil {
+		return nil, fmt.Errorf("login overhead: %w", err)
+	}
+	step(fmt.Sprintf("cold start: %d starts of each", o.ColdStarts))
+	if err := coldStart(ctx, o, rig, rep); err != nil {
+		return nil, fmt.Errorf("cold start: %w", err)
+	}
+	step(fmt.Sprintf("round trips: %d status requests", o.Roundtrips))
+	if err := roundtrips(ctx, o, rig, rep); err != nil {
+		return nil, fmt.Errorf("round trips: %w", err)
+	}
+	step(fmt.Sprintf("memory: %d login and logout cycles", o.Cycles))
+	if err := memory(ctx, o, rig, rep); err != nil {
+		return nil, fmt.Errorf("memory: %w", err)
+	}
+	rep.Figures = append(rep.Figures, Figure{Name: "page_to_ticket_ms", Unit: "ms", Target: "≤ 20", NA: true,
+		Note: "the browser harness (e2e/browser) has not landed in the repository; no headless-browser figure yet"})
+	return rep, nil
+}
+
+func (r *Report) add(name string, v float64, unit, target string, met *bool, note string) {
+	r.Figures = append(r.Figures, Figure{Name: name, Value: v, Unit: unit, Target: target, Met: met, Note: note})
+}
+
+func le(v, limit float64) *bool { b := v <= limit; return &b }
+
+// hostConfig is the host's configuration for the bench: the rig's, with
+// the default card poll, as deployed.
+func hostConfig(rig *load.Rig) map[string]any {
+	cfg := rig.Config()
+	cfg["cardPollMilliseconds"] = 500
+	return cfg
+}
+
+func startHost(ctx context.Context, o Options, rig *load.Rig) (*load.Host, error) {
+	dir, err := os.MkdirTemp(o.Dir, "host")
+	if err != nil {
+		return nil, err
+	}
+	h, err := load.Start(load.Options{Binary: o.HostBinary, Dir: dir, Config: hostConfig(rig), Env: rig.Env()})
+	if err != nil {
+		return nil, err
+	}
+	if err := load.WaitCard(ctx, h); err != nil {
+		_ = h.Close(3 * time.Second)
+		return nil, err
+	}
+	return h, nil
+}
+
+// loginOverhead times logins through oia-host against the floor: the same
+// passcode check, challenge signature and broker calls made directly in
+// this process with host/card, host/cms and host/broker. The two alternate
+// so that drift on the machine hits both alike. Each host login runs from
+// getTicket to its result, answering the passcode prompt at once; the
+// logout that makes the next login possible (destroyTicket) is outside the
+// timing, as the floor's broker logout is.
+func loginOverhead(ctx context.Context, o Options, rig *load.Rig, rep *Report) error {
+	h, err := startHost(ctx, o, rig)
+	if err != nil {
+		return err
+	}
+	defer h.Close(3 * time.Second)
+	fl, err := newFloor(rig, o.ModulePath)
+	if err != nil {
+		return err
+	}
+	defer fl.close()
+
+	hostLogin := func() (time.Duration, error) {
+		start := time.Now()
+		r, err := load.Login(ctx, h, load.RigOrigin, rig.PIN)
+		d := time.Since(start)
+		if err != nil || !r.OK {
+			return 0, fmt.Errorf("host login: %v %+v", err, r.Error)
+		}
+		return d, load.Logout(ctx, h, load.RigOrigin)
+	}
+	const warm = 3
+	var hostT, floorT []time.Duration
+	for i := range o.Logins + warm {
+		hd, err := hostLogin()
+		if err != nil {
+			return err
+		}
+		fd, err := fl.login(ctx)
+		if err != nil {
+			return err
+		}
+		if i >= warm {
+			hostT, floorT = append(hostT, hd), append(floorT, fd)
+		}
+	}
+	hm, fm := median(hostT), median(floorT)
+	ratio := float64(hm) / float64(fm)
+	diff := ms(hm - fm)
+	met := ratio <= 1.10 && diff <= 3
+	rep.add("login_overhead_ratio", ratio, "", "≤ 1.10", &met,
+		fmt.Sprintf("host median %.2f ms / floor median %.2f ms (n=%d each)", ms(hm), ms(fm), len(hostT)))
+	rep.add("login_overhead_ms", diff, "ms", "≤ 3", le(diff, 3), "host median − floor median")
+	rep.add("login_host_ms", ms(hm), "ms", "", nil, "through oia-host over stdio")
+	rep.add("login_floor_ms", ms(fm), "ms", "", nil, "card login+sign, activate, validate, selectRole in process")
+	return nil
+}
+
+// floor makes the host's login work directly.
+type floor struct {
+	mod  *card.Module
+	sess *card.Session
+	id   card.Identity
+	bc   *broker.Client
+	pin  string
+}
+
+func newFloor(rig *load.Rig, modulePath string) (*floor, error) {
+	mod, err := card.Open(modulePath)
+	if err != nil {
+		return nil, err
+	}
+	toks, err := mod.Tokens()
+	if err != nil || len(toks) == 0 {
+		_ = mod.Close()
+		return nil, fmt.Errorf("no card in the reader: %v", err)
+	}
+	sess, err := card.OpenSession(toks[0])
+	if err != nil {
+		_ = mod.Close()
+		return nil, err
+	}
+	id, err := sess.Identity()
+	if err != nil {
+		_ = sess.Close()
+		_ = mod.Close()
+		return nil, err
+	}
+	base, err := url.Parse(rig.Sim.URL())
+	if err != nil {
+		return nil, err
+	}
+	bc, err := broker.New(broker.Options{BaseURL: base, CABundle: rig.Sim.CAFile()})
+	if err != nil {
+		return nil, err
+	}
+	return &floor{mod: mod, sess: sess, id: id, bc: bc, pin: rig.PIN}, nil
+}
+
+func (f *floor) close() {
+	_ = f.sess.Close()
+	_ = f.mod.Close()
+}
+
+// login is one login with the host's calls, timed; the broker logout after
+// it is not timed.
+func (f *floor) login(ctx context.Context) (time.Duration, error) {
+	start := time.Now()
+	if err := f.sess.Login(f.pin); err != nil {
+		return 0, err
+	}
+	ch, err := f.bc.Activate(ctx)
+	if err != nil {
+		return 0, err
+	}
+	signer, err := f.sess.Signer()
+	if err != nil {
+		return 0, err
+	}
+	der, err := cms.Sign(ch.Data, f.id.Cert, signer, crypto.SHA1)
+	if err != nil {
+		return 0, err
+	}
+	if err := f.sess.Logout(); err != nil {
+		return 0, err
+	}
+	bs, err := f.bc.Validate(ctx, ch, f.id.UID, cms.WrapResponse(der))
+	if err != nil {
+		return 0, err
+	}
+	if len(bs.Roles) == 0 {
+		return 0, fmt.Errorf("the broker offered no role")
+	}
+	if err := f.bc.SelectRole(ctx, bs.Ticket, bs.Roles[0].ID); err != nil {
+		return 0, err
+	}
+	d := time.Since(start)
+	return d, f.bc.Logout(ctx, bs)
+}
+
+// coldStart times exec to the hello frame, against a minimal Go program
+// that writes one frame, built now.
+func coldStart(ctx context.Context, o Options, rig *load.Rig, rep *Report) error {
+	ref, err := buildReference(ctx, o.Dir)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp(o.Dir, "cold")
+	if err != nil {
+		return err
+	}
+	cfgPath, err := load.WriteConfig(dir, hostConfig(rig))
+	if err != nil {
+		return err
+	}
+	env := append(os.Environ(), "OIA_CONFIG="+cfgPath, "OIA_SYSTEM_CONFIG="+filepath.Join(dir, "none.json"))
+	env = append(env, rig.Env()...)
+	var hostT, refT []time.Duration
+	for range o.ColdStarts {
+		d, err := timeFirstFrame(exec.CommandContext(ctx, o.HostBinary, load.DevCaller), env)
+		if err != nil {
+			return fmt.Errorf("oia-host: %w", err)
+		}
+		hostT = append(hostT, d)
+		d, err = timeFirstFrame(exec.CommandContext(ctx, ref), nil)
+		if err != nil {
+			return fmt.Errorf("reference: %w", err)
+		}
+		refT = append(refT, d)
+	}
+	hm, rm := median(hostT), median(refT)
+	rep.add("cold_start_ms", ms(hm), "ms", "≤ 15", le(ms(hm), 15), fmt.Sprintf("exec to hello, median of %d, PKCS#11 module loaded", len(hostT)))
+	rep.add("cold_start_reference_ms", ms(rm), "ms", "", nil, "a minimal Go program writing one frame")
+	rep.add("cold_start_ratio", float64(hm)/float64(rm), "", "", nil, "oia-host / reference")
+	return nil
+}
+
+// timeFirstFrame starts cmd and returns the time until its first whole
+// frame; then it closes its input and waits for it.
+func timeFirstFrame(cmd *exec.Cmd, env []string) (time.Duration, error) {
+	if env != nil {
+		cmd.Env = env
+	}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return 0, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	body, err := nativemsg.ReadMessage(out, nativemsg.MaxOutbound)
+	d := time.Since(start)
+	_ = in.Close()
+	_, _ = io.Copy(io.Discard, out)
+	werr := cmd.Wait()
+	if err != nil {
+		return 0, err
+	}
+	if !strings.Contains(string(body), `"hello"`) {
+		return 0, fmt.Errorf("first frame is not hello: %.100s", body)
+	}
+	return d, werr
+}
+
+const referenceSource = `package main
+
+import (
+	"encoding/binary"
+	"os"
+)
+
+func main() {
+	body := []byte(` + "`" + `{"type":"hello","protocol":"1.0"}` + "`" + `)
+	out := binary.NativeEndian.AppendUint32(nil, uint32(len(body)))
+	os.Stdout.Write(append(out, body...))
+	var b [1]byte
+	os.Stdin.Read(b[:])
+}
+`
+
+// buildReference builds the minimal frame-writing program.
+func buildReference(ctx context.Context, dir string) (string, error) {
+	src := filepath.Join(dir, "reference")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte(referenceSource), 0o644); err != nil {
+		return "", err
+	}
+	bin := filepath.Join(src, "oneframe")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "main.go")
+	cmd.Dir = src
+	cmd.Env = append(os.Environ(), "GO111MODULE=off", "GOFLAGS=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build the reference: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// roundtrips times sequential status requests to a logged-in host.
+func roundtrips(ctx context.Context, o Options, rig *load.Rig, rep *Report) error {
+	h, err := startHost(ctx, o, rig)
+	if err != nil {
+		return err
+	}
+	defer h.Close(3 * time.Second)
+	if r, err := load.Login(ctx, h, load.RigOrigin, rig.PIN); err != nil || !r.OK {
+		return fmt.Errorf("login: %v %+v", err, r.Error)
+	}
+	h.Drop()
+	status := func() (time.Duration, error) {
+		start := time.Now()
+		r, err := h.Call(ctx, map[string]any{"type": "status"})
+		d := time.Since(start)
+		if err != nil || !r.OK {
+			return 0, fmt.Errorf("status: %v %+v", err, r.Error)
+		}
+		return d, nil
+	}
+	for range 200 { // warm-up
+		if _, err := status(); err != nil {
+			return err
+		}
+	}
+	ts := make([]time.Duration, 0, o.Roundtrips)
+	start := time.Now()
+	for range o.Roundtrips {
+		d, err := status()
+		if err != nil {
+			return err
+		}
+		ts = append(ts, d)
+	}
+	total := time.Since(start)
+	p50, p99 := us(median(ts)), us(percentile(ts, 99))
+	rep.add("roundtrip_us", p50, "µs", "p50 ≤ 100", le(p50, 100), fmt.Sprintf("status over real pipes, median of %d", len(ts)))
+	rep.add("roundtrip_p99_us", p99, "µs", "", nil, "99th percentile")
+	rep.add("msgs_per_s", float64(len(ts))/total.Seconds(), "/s", "", nil, "sequential status requests and answers")
+	return nil
+}
+
+// memory reads the host's resident memory after the first and the last of
+// many login and logout cycles of one process.
+func memory(ctx context.Context, o Options, rig *load.Rig, rep *Report) error {
+	h, err := startHost(ctx, o, rig)
+	if err != nil {
+		return err
+	}
+	defer h.Close(3 * time.Second)
+	var first, last load.Proc
+	for i := range o.Cycles {
+		r, err := load.Login(ctx, h, load.RigOrigin, rig.PIN)
+		if err != nil || !r.OK {
+			return fmt.Errorf("cycle %d: %v %+v", i, err, r.Error)
+		}
+		if err := load.Logout(ctx, h, load.RigOrigin); err != nil {
+			return fmt.Errorf("cycle %d: %w", i, err)
+		}
+		if i == 0 || i == o.Cycles-1 {
+			p, err := load.ReadProc(h.Pid())
+			if err != nil {
+				return err
+			}
+			if i == 0 {
+				first = p
+			}
+			last = p
+		}
+	}
+	growth := 100 * (last.RSSMiB() - first.RSSMiB()) / first.RSSMiB()
+	rep.add("rss_mib_1", first.RSSMiB(), "MiB", "≤ 25", le(first.RSSMiB(), 25), fmt.Sprintf("after 1 cycle (threads %d, fds %d)", first.Threads, first.FDs))
+	rep.add(fmt.Sprintf("rss_mib_%d", o.Cycles), last.RSSMiB(), "MiB", "≤ 25", le(last.RSSMiB(), 25), fmt.Sprintf("after %d cycles (threads %d, fds %d)", o.Cycles, last.Threads, last.FDs))
+	rep.add("rss_growth_pct", growth, "%", "< 10", le(growth, 9.999), fmt.Sprintf("between cycle 1 and cycle %d", o.Cycles))
+	return nil
+}
+
+// Print writes the name=value lines, then a table with the targets.
+func (r *Report) Print(w io.Writer) {
+	for _, f := range r.Figures {
+		if f.NA {
+			fmt.Fprintf(w, "%s=unavailable (%s)\n", f.Name, f.Note)
+			continue
+		}
+		fmt.Fprintf(w, "%s=%s\n", f.Name, format(f.Value))
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "figure\tvalue\ttarget\tmet\treference / note")
+	for _, f := range r.Figures {
+		v := format(f.Value) + " " + f.Unit
+		if f.NA {
+			v = "unavailable"
+		}
+		met := ""
+		if f.Met != nil {
+			met = map[bool]string{true: "yes", false: "NO"}[*f.Met]
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Name, strings.TrimSpace(v), f.Target, met, f.Note)
+	}
+	_ = tw.Flush()
+}
+
+func format(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.3f", v)
+	}
+}
+
+func median(ts []time.Duration) time.Duration { return percentile(ts, 50) }
+
+// percentile returns the p-th percentile (nearest rank) of ts.
+func percentile(ts []time.Duration, p int) time.Duration {
+	if len(ts) == 0 {
+		return 0
+	}
+	s := slices.Clone(ts)
+	slices.Sort(s)
+	i := (p*len(s)+99)/100 - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }

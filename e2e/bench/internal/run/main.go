@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The Open Identity Agent authors
+
+// Command run is `make bench`'s driver: it measures the built oia-host
+// with e2e/bench and prints the figures, then the machine they came from.
+//
+//	go run ./e2e/bench/internal/run -bin build/bin -lib build/lib
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/openidentityagent/oia/e2e/bench"
+	"github.com/openidentityagent/oia/e2e/vcard"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	bin := fs.String("bin", "build/bin", "the folder holding the built oia-host")
+	lib := fs.String("lib", "build/lib", "the folder holding "+vcard.LibName)
+	logins := fs.Int("logins", 50, "logins on each side of the overhead")
+	colds := fs.Int("cold", 50, "cold starts of each program")
+	trips := fs.Int("roundtrips", 5000, "status round trips")
+	cycles := fs.Int("cycles", 1000, "login and logout cycles for the memory figure")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	dir, err := os.MkdirTemp("", "oia-bench")
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	rep, err := bench.Run(ctx, bench.Options{
+		HostBinary: filepath.Join(abs(*bin), "oia-host"),
+		ModulePath: filepath.Join(abs(*lib), vcard.LibName),
+		Dir:        dir,
+		Logins:     *logins,
+		ColdStarts: *colds,
+		Roundtrips: *trips,
+		Cycles:     *cycles,
+		Progress:   stderr,
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
+	}
+	rep.Print(stdout)
+	fmt.Fprintf(stdout, "\nmachine: %d CPUs, %s, %s %s/%s\n", runtime.NumCPU(), cpuModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return 0
+}
+
+// cpuModel is the first "model name" of /proc/cpuinfo.
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
