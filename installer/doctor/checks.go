@@ -237,6 +237,19 @@ func checkRegistration(_ context.Context, e *Env) []Finding {
 					Detail: "NativeMessagingUserLevelHosts is false in " + policy.source("NativeMessagingUserLevelHosts") + ", so the browser ignores this per-user registration"})
 				continue
 			}
+			if t.RegistryKey != "" {
+				v, ok, err := register.KeyValue(e.Register, t)
+				if err != nil || !ok || !strings.EqualFold(v, t.BrowserPath) {
+					detail := "registry key " + hive(t.Scope) + t.RegistryKey + " is missing"
+					if err != nil {
+						detail = fmt.Sprintf("registry key %s%s: %v", hive(t.Scope), t.RegistryKey, err)
+					} else if ok {
+						detail = fmt.Sprintf("registry key %s%s points at %s, not this manifest", hive(t.Scope), t.RegistryKey, v)
+					}
+					fs = append(fs, Finding{Subject: subject, Status: Error, Detail: detail, Fix: reinstallFix(t)})
+					continue
+				}
+			}
 			working = true
 			fs = append(fs, Finding{Subject: subject, Status: OK, Detail: "registered, host " + m.Path})
 		}
@@ -265,6 +278,13 @@ func checkRegistration(_ context.Context, e *Env) []Finding {
 			Fix: "install Chrome, Edge, Chromium, Brave, Vivaldi or Firefox from its .deb, .rpm or installer"})
 	}
 	return fs
+}
+
+func hive(s register.Scope) string {
+	if s == register.System {
+		return `HKLM\`
+	}
+	return `HKCU\`
 }
 
 func reinstallFix(t register.Target) string {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -195,5 +196,55 @@ func TestRun_ConfigError(t *testing.T) {
 	}
 	if !strings.Contains(r.Findings[len(r.Findings)-1].Detail, "config.json") {
 		t.Errorf("the error does not name the file: %+v", r.Findings)
+	}
+}
+
+// fakeRegistry is an in-memory Windows registry.
+type fakeRegistry map[string]string
+
+func (f fakeRegistry) Get(system bool, key string) (string, bool, error) {
+	v, ok := f[fmt.Sprint(system, key)]
+	return v, ok, nil
+}
+func (f fakeRegistry) Set(system bool, key, value string) error {
+	f[fmt.Sprint(system, key)] = value
+	return nil
+}
+func (f fakeRegistry) Delete(system bool, key string) error {
+	delete(f, fmt.Sprint(system, key))
+	return nil
+}
+
+// TestRegistration_WindowsKey: on Windows a manifest file is not enough;
+// the browser finds it only through the registry key.
+func TestRegistration_WindowsKey(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"LOCALAPPDATA": filepath.Join(dir, "Local")}
+	host := filepath.Join(dir, "oia-host.exe")
+	os.WriteFile(host, nil, 0o755)
+	reg := fakeRegistry{}
+	o := register.Options{OS: "windows", Home: dir, Getenv: func(k string) string { return env[k] }, Registry: reg,
+		HostPath: host, ExtensionIDs: []string{"jojkkadnmnpkbklmagcdhigmbdlcaoha"}, Browsers: []string{"chrome"}, Force: true}
+	if _, err := register.Install(o); err != nil {
+		t.Fatal(err)
+	}
+	e := &Env{Register: o, Policy: filePolicyReader{}}
+	status := func() Status {
+		worst := OK
+		for _, f := range checkRegistration(context.Background(), e) {
+			if rank(f.Status) > rank(worst) {
+				worst = f.Status
+			}
+		}
+		return worst
+	}
+	if s := status(); s != OK {
+		t.Fatalf("registered: worst status %s", s)
+	}
+	for k := range reg {
+		reg[k] = `C:\elsewhere\org.openidentityagent.host.json`
+	}
+	if s := status(); s != Error {
+		t.Fatalf("key pointing elsewhere: worst status %s, want error", s)
 	}
 }

@@ -359,6 +359,17 @@ type Result struct {
 	Err error
 }
 
+// KeyValue reads, on Windows, the registry value of t.RegistryKey: the
+// manifest path the browser will read. ok is false when the key is missing
+// or t has no key.
+func KeyValue(o Options, t Target) (value string, ok bool, err error) {
+	reg := o.registry()
+	if t.RegistryKey == "" || reg == nil {
+		return "", false, nil
+	}
+	return reg.Get(t.Scope == System, t.RegistryKey)
+}
+
 func (o Options) registry() Registry {
 	if o.Registry != nil {
 		return o.Registry
