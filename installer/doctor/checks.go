@@ -6,11 +6,14 @@ package doctor
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -91,13 +94,88 @@ func checkVersions(ctx context.Context, e *Env) []Finding {
 		fs = append(fs, Finding{Subject: "oia-host " + e.HostPath, Status: st, Detail: detail,
 			Fix: fixIf(st == Warning, "install oia and oia-host from the same package")})
 	}
-	ts, err := register.Targets(e.Register, register.User)
-	if err == nil {
-		for _, v := range extensionVersions(ts, e.Register.ExtensionIDs) {
-			fs = append(fs, Finding{Subject: "extension", Status: Info, Detail: v})
-		}
+	var versions []string
+	if ts, err := register.Targets(e.Register, register.User); err == nil {
+		versions = extensionVersions(ts, e.Register.ExtensionIDs)
+	}
+	versions = append(versions, firefoxVersions(e.Register, e.Register.ExtensionIDs)...)
+	for _, v := range versions {
+		fs = append(fs, Finding{Subject: "extension", Status: Info, Detail: v})
+	}
+	if len(versions) == 0 {
+		fs = append(fs, Finding{Subject: "extension", Status: Info,
+			Detail: "not found in this user's browser profiles (a policy install or another profile may still have it)"})
 	}
 	return fs
+}
+
+// firefoxProfiles are the globs of Firefox profile directories per OS.
+var firefoxProfiles = map[string]string{
+	"linux":   "~/.mozilla/firefox/*",
+	"darwin":  "~/Library/Application Support/Firefox/Profiles/*",
+	"windows": "%APPDATA%/Mozilla/Firefox/Profiles/*",
+}
+
+// maxExtensionsJSON bounds a profile's extensions.json.
+const maxExtensionsJSON = 8 << 20
+
+// firefoxVersions finds our add-on in the extensions.json of the user's
+// Firefox profiles.
+func firefoxVersions(o register.Options, ids []string) []string {
+	_, ff, _ := manifests.SplitIDs(ids)
+	goos := o.OS
+	if goos == "" {
+		goos = runtime.GOOS
+	}
+	pattern := firefoxProfiles[goos]
+	home := o.Home
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	switch {
+	case pattern == "" || len(ff) == 0:
+		return nil
+	case strings.HasPrefix(pattern, "~/"):
+		pattern = filepath.Join(home, filepath.FromSlash(pattern[2:]))
+	default:
+		getenv := o.Getenv
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		appdata := getenv("APPDATA")
+		if appdata == "" {
+			return nil
+		}
+		pattern = filepath.Join(appdata, filepath.FromSlash(strings.TrimPrefix(pattern, "%APPDATA%/")))
+	}
+	profiles, _ := filepath.Glob(pattern)
+	var out []string
+	for _, p := range profiles {
+		b, err := readLimited(filepath.Join(p, "extensions.json"), maxExtensionsJSON)
+		if err != nil {
+			continue
+		}
+		var doc struct {
+			Addons []struct {
+				ID      string `json:"id"`
+				Version string `json:"version"`
+				Active  bool   `json:"active"`
+			} `json:"addons"`
+		}
+		if json.Unmarshal(b, &doc) != nil {
+			continue
+		}
+		for _, a := range doc.Addons {
+			if slices.Contains(ff, a.ID) {
+				state := "enabled"
+				if !a.Active {
+					state = "disabled"
+				}
+				out = append(out, fmt.Sprintf("%s %s (%s) in %s", a.ID, a.Version, state, p))
+			}
+		}
+	}
+	return out
 }
 
 func fixIf(cond bool, fix string) string {
