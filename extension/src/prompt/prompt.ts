@@ -116,6 +116,8 @@ function render(p: PromptRecord | null, state: string | undefined): void {
     setBusy(false);
     ui.origin.textContent = originText("origin" in p ? p.origin : undefined);
     ui.holder.textContent = p.kind === "role" ? (p.user.name ?? p.user.uid) : (p.uid ?? "");
+    el("origin-label").hidden = ui.origin.hidden = ui.origin.textContent === "";
+    el("holder-label").hidden = ui.holder.hidden = ui.holder.textContent === "";
     ui.pinSection.hidden = !(p.kind === "pin" && !p.pinPad);
     ui.submit.hidden = ui.pinSection.hidden;
     ui.pinpad.hidden = !(p.kind === "pin" && p.pinPad);
