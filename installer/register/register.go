@@ -235,7 +235,7 @@ func Targets(o Options, scopes ...Scope) ([]Target, error) {
 	}
 	udd := o.ChromiumUserDataDir
 	if udd != "" {
-		if slices.Contains(scopes, System) {
+		if o.Scope == System {
 			return nil, errors.New("--chromium-user-data-dir names a per-user directory; drop --system")
 		}
 		abs, err := filepath.Abs(udd)
