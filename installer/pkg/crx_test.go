@@ -6,12 +6,14 @@ package pkg
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -161,5 +163,45 @@ func TestUpdateManifest(t *testing.T) {
 	}
 	if _, err := UpdateManifest("x", "1", "http://x/oia.crx"); err == nil {
 		t.Fatal("accepted an http URL")
+	}
+}
+
+// TestCRX3_ChromiumPacked cross-checks the format with Chromium itself:
+// Chromium packs an extension with our key (--pack-extension), our reader
+// verifies that CRX's signature, and both sides derive the same id. It
+// runs where Chromium is installed (CI installs it for the e2e tests).
+func TestCRX3_ChromiumPacked(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("no chromium")
+	}
+	dir := t.TempDir()
+	ext := extDir(t)
+	key := testKey(t)
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	keyPath := filepath.Join(dir, "key.pem")
+	os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chromium, "--headless=new", "--no-sandbox", "--disable-gpu",
+		"--user-data-dir="+filepath.Join(dir, "udd"), "--pack-extension="+ext, "--pack-extension-key="+keyPath)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chromium --pack-extension: %v\n%s", err, out)
+	}
+	crx, err := os.ReadFile(ext + ".crx")
+	if err != nil {
+		t.Fatalf("chromium wrote no CRX: %v", err)
+	}
+	id, _, err := VerifyCRX3(crx)
+	if err != nil {
+		t.Fatalf("our reader rejects Chromium's CRX: %v", err)
+	}
+	z, _ := ZipDir(ext, time.Unix(1700000000, 0))
+	_, ours, err := CRX3(z, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id != ours {
+		t.Fatalf("Chromium's id %s, ours %s", id, ours)
 	}
 }
