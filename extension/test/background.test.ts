@@ -358,3 +358,25 @@ test("the store refuses a field named like a secret", async () => {
   await assert.rejects(w.ctx.store.set({ session: { user: { uid: "1" }, ticket: "x" } as never }), /secret field "ticket"/);
   await assert.rejects(w.ctx.store.set({ prompt: { kind: "pin", pin: "1" } as never }), /secret field "pin"/);
 });
+
+test("a new host process closes a prompt left from the old one, or reopens the one it wants", async () => {
+  const w = await world();
+  await w.hostEvent({ event: "pinRequired", uid: "1", attemptsLeft: 3, finalTry: false, pinPad: false, timeoutSeconds: 120 });
+  assert.equal(w.fb.windowsOpen.size, 1);
+  // The host restarts: the old prompt closes with it.
+  w.port().hostExits("Native host has exited.");
+  await flush();
+  w.timers.advance(500);
+  w.port().hostSends(hostHello());
+  w.answer({ ok: true, protocol: "1.0", version: "0.1.0", state: "cardPresent" });
+  await flush();
+  await flush();
+  assert.equal(w.port().last().type, "status");
+  w.answer({ ok: true, state: "awaitingPin", card: { present: true }, pin: { uid: "2", attemptsLeft: 2, finalTry: false, pinPad: false, timeoutSeconds: 60 } });
+  await flush();
+  await flush();
+  await flush();
+  const p = w.fb.sessionData.prompt as { kind: string; uid: string; attemptsLeft: number };
+  assert.deepEqual([p.kind, p.uid, p.attemptsLeft], ["pin", "2", 2], "the prompt the new host wants is shown");
+  assert.equal(w.fb.sessionData.state, "awaitingPin");
+});

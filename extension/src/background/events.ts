@@ -146,6 +146,10 @@ export async function handleReady(ctx: Context, hello: HostHello): Promise<void>
     });
     if (typeof st.pin === "object" && st.pin !== null) {
       await ctx.showPrompt(pinPrompt(st.pin as HostFrame, Date.now()));
+    } else {
+      // A new host process (after a crash or a worker restart) wants no
+      // answer to a prompt the old one showed.
+      await ctx.closePrompt();
     }
   } catch {
     // the host went away again; handleDown follows
