@@ -193,18 +193,17 @@ func (c *Client) BaseURL() *url.URL {
 	return &u
 }
 
-// defaultHTTPClient builds the client New uses when none is given.
+// defaultHTTPClient builds the client New uses when none is given. The CA
+// bundle is read and checked now; the system's trust store is loaded in
+// the background (see lazyTransport).
 func (c *Client) defaultHTTPClient(caBundle string) (*http.Client, error) {
-	roots, err := x509.SystemCertPool()
-	if err != nil || roots == nil {
-		roots = x509.NewCertPool()
-	}
+	var pem []byte
 	if caBundle != "" {
 		f, err := os.Open(caBundle)
 		if err != nil {
 			return nil, fmt.Errorf("broker: ca bundle: %w: fix caBundle", err)
 		}
-		pem, err := io.ReadAll(io.LimitReader(f, maxCABundle+1))
+		pem, err = io.ReadAll(io.LimitReader(f, maxCABundle+1))
 		f.Close()
 		if err != nil {
 			return nil, fmt.Errorf("broker: ca bundle %s: %w", caBundle, err)
@@ -212,25 +211,36 @@ func (c *Client) defaultHTTPClient(caBundle string) (*http.Client, error) {
 		if len(pem) > maxCABundle {
 			return nil, fmt.Errorf("broker: ca bundle %s is larger than 4 MiB: give a PEM file of CA certificates", caBundle)
 		}
-		if !roots.AppendCertsFromPEM(pem) {
+		if !x509.NewCertPool().AppendCertsFromPEM(pem) {
 			return nil, fmt.Errorf("broker: ca bundle %s holds no PEM certificate: give a PEM file of CA certificates", caBundle)
 		}
 	}
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	tr := &http.Transport{
-		Proxy:       http.ProxyFromEnvironment,
-		DialContext: dialer.DialContext,
-		TLSClientConfig: &tls.Config{
-			MinVersion: tls.VersionTLS12,
-			RootCAs:    roots,
-		},
-		TLSHandshakeTimeout:    10 * time.Second,
-		ResponseHeaderTimeout:  30 * time.Second,
-		ExpectContinueTimeout:  time.Second,
-		IdleConnTimeout:        90 * time.Second,
-		MaxIdleConns:           4,
-		MaxResponseHeaderBytes: 64 << 10,
-	}
+	build := sync.OnceValue(func() *http.Transport {
+		roots, err := x509.SystemCertPool()
+		if err != nil || roots == nil {
+			roots = x509.NewCertPool()
+		}
+		if pem != nil {
+			roots.AppendCertsFromPEM(pem)
+		}
+		dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+		return &http.Transport{
+			Proxy:       http.ProxyFromEnvironment,
+			DialContext: dialer.DialContext,
+			TLSClientConfig: &tls.Config{
+				MinVersion: tls.VersionTLS12,
+				RootCAs:    roots,
+			},
+			TLSHandshakeTimeout:    10 * time.Second,
+			ResponseHeaderTimeout:  30 * time.Second,
+			ExpectContinueTimeout:  time.Second,
+			IdleConnTimeout:        90 * time.Second,
+			MaxIdleConns:           4,
+			MaxResponseHeaderBytes: 64 << 10,
+		}
+	})
+	go build()
+	tr := &lazyTransport{get: build}
 	return &http.Client{
 		Transport: tr,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
@@ -244,6 +254,26 @@ func (c *Client) defaultHTTPClient(caBundle string) (*http.Client, error) {
 		},
 	}, nil
 }
+
+// lazyTransport is the default client's transport, built on first use.
+// x509.SystemCertPool parses every root in the system's store, about 20 ms
+// on a 2-core machine: in New it was most of oia-host's time from exec to
+// hello. New starts the build at once on its own goroutine, so the first
+// login rarely waits for it, and the host answers the browser meanwhile.
+type lazyTransport struct {
+	get func() *http.Transport
+}
+
+// RoundTrip sends r through the transport, once it is built.
+func (l *lazyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	return l.get().RoundTrip(r)
+}
+
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the
+// transport (Validate drops idle connections first).
+func (l *lazyTransport) CloseIdleConnections() { l.get().CloseIdleConnections() }
+
+var _ http.RoundTripper = (*lazyTransport)(nil)
 
 // redirectError is a redirect the default client refuses to follow.
 type redirectError struct{ msg string }
