@@ -101,7 +101,7 @@ function errorText(e: ErrorBody | undefined): string | undefined {
   return e.message;
 }
 
-function render(p: PromptRecord | null, state: string | undefined): void {
+function render(p: PromptRecord | null): void {
   prompt = p;
   if (p === null) {
     stopCountdown();
@@ -143,8 +143,19 @@ function render(p: PromptRecord | null, state: string | undefined): void {
       ui.cancel.focus();
     }
   }
+}
+
+/**
+ * Follows the host's state while a prompt is shown: busy while the card
+ * checks the passcode or the broker logs in, ready again when the host waits
+ * for an answer. A prompt that has just arrived is always ready (render
+ * clears busy): the host may send roleRequired before its state event.
+ */
+function follow(state: string | undefined): void {
+  if (prompt === null) return;
   if (state === "verifying") setBusy(true, t(api, "statusChecking"));
   else if (state === "authenticating") setBusy(true, t(api, "statusAuthenticating"));
+  else if (state === "awaitingPin" || state === "awaitingRole") setBusy(false);
 }
 
 function renderRoles(p: Extract<PromptRecord, { kind: "role" }>): void {
@@ -241,17 +252,13 @@ ui.errorLink.addEventListener("click", (ev) => {
   target?.focus();
 });
 
-let state: string | undefined;
 api.storage.onChanged.addListener((changes: StorageChanges, area: string) => {
   if (area !== "session") return;
-  if ("state" in changes) state = changes.state?.newValue as string | undefined;
-  if ("prompt" in changes) render((changes.prompt?.newValue as PromptRecord | undefined) ?? null, state);
-  else if ("state" in changes && prompt !== null) render(prompt, state);
+  if ("prompt" in changes) render((changes.prompt?.newValue as PromptRecord | undefined) ?? null);
+  if ("state" in changes) follow(changes.state?.newValue as string | undefined);
 });
 
 localise(api, document);
-void api.storage.session.get(["prompt", "state"]).then((r) => {
-  const s = r as SessionStore;
-  state = s.state;
-  render(s.prompt ?? null, state);
+void api.storage.session.get(["prompt"]).then((r) => {
+  render((r as SessionStore).prompt ?? null);
 });
