@@ -344,19 +344,42 @@ func timeFirstFrame(cmd *exec.Cmd, env []string) (time.Duration, error) {
 	return d, werr
 }
 
+// referenceSource is the reference host: it writes a hello frame at once,
+// then answers each frame with a result carrying its id, until its input
+// ends. It is what any native-messaging host must at least do.
 const referenceSource = `package main
 
 import (
+	"bufio"
 	"encoding/binary"
+	"encoding/json"
+	"io"
 	"os"
 )
 
+func send(w *bufio.Writer, v any) {
+	body, _ := json.Marshal(v)
+	w.Write(binary.NativeEndian.AppendUint32(nil, uint32(len(body))))
+	w.Write(body)
+	w.Flush()
+}
+
 func main() {
-	body := []byte(` + "`" + `{"type":"hello","protocol":"1.0"}` + "`" + `)
-	out := binary.NativeEndian.AppendUint32(nil, uint32(len(body)))
-	os.Stdout.Write(append(out, body...))
-	var b [1]byte
-	os.Stdin.Read(b[:])
+	in, out := bufio.NewReader(os.Stdin), bufio.NewWriter(os.Stdout)
+	send(out, map[string]any{"type": "hello", "protocol": "1.0"})
+	var hdr [4]byte
+	for {
+		if _, err := io.ReadFull(in, hdr[:]); err != nil {
+			return
+		}
+		body := make([]byte, binary.NativeEndian.Uint32(hdr[:]))
+		if _, err := io.ReadFull(in, body); err != nil {
+			return
+		}
+		var req struct{ ID string }
+		json.Unmarshal(body, &req)
+		send(out, map[string]any{"id": req.ID, "type": "result", "ok": true, "state": "loggedIn"})
+	}
 }
 `
 
@@ -369,7 +392,7 @@ func buildReference(ctx context.Context, dir string) (string, error) {
 	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte(referenceSource), 0o644); err != nil {
 		return "", err
 	}
-	bin := filepath.Join(src, "oneframe")
+	bin := filepath.Join(src, "reference-host")
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "main.go")
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "GO111MODULE=off", "GOFLAGS=")
@@ -379,7 +402,8 @@ func buildReference(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
-// roundtrips times sequential status requests to a logged-in host.
+// roundtrips times sequential status requests to a logged-in host, and the
+// same requests to the reference host over the same kind of pipes.
 func roundtrips(ctx context.Context, o Options, rig *load.Rig, rep *Report) error {
 	h, err := startHost(ctx, o, rig)
 	if err != nil {
@@ -390,6 +414,33 @@ func roundtrips(ctx context.Context, o Options, rig *load.Rig, rep *Report) erro
 		return fmt.Errorf("login: %v %+v", err, r.Error)
 	}
 	h.Drop()
+	ts, total, err := timeStatus(ctx, h, o.Roundtrips)
+	if err != nil {
+		return err
+	}
+	refBin, err := buildReference(ctx, o.Dir)
+	if err != nil {
+		return err
+	}
+	ref, err := load.Start(load.Options{Binary: refBin, Dir: o.Dir})
+	if err != nil {
+		return err
+	}
+	defer ref.Close(3 * time.Second)
+	refTs, _, err := timeStatus(ctx, ref, o.Roundtrips)
+	if err != nil {
+		return fmt.Errorf("reference: %w", err)
+	}
+	p50, p99, r50 := us(median(ts)), us(percentile(ts, 99)), us(median(refTs))
+	rep.add("roundtrip_us", p50, "µs", "p50 ≤ 100", le(p50, 100), fmt.Sprintf("status over real pipes, median of %d; reference host %.0f µs", len(ts), r50))
+	rep.add("roundtrip_p99_us", p99, "µs", "", nil, fmt.Sprintf("99th percentile; reference host %.0f µs", us(percentile(refTs, 99))))
+	rep.add("roundtrip_reference_us", r50, "µs", "", nil, "a minimal Go host answering each frame, same client")
+	rep.add("msgs_per_s", float64(len(ts))/total.Seconds(), "/s", "", nil, "sequential status requests and answers")
+	return nil
+}
+
+// timeStatus warms up, then times n sequential status calls.
+func timeStatus(ctx context.Context, h *load.Host, n int) ([]time.Duration, time.Duration, error) {
 	status := func() (time.Duration, error) {
 		start := time.Now()
 		r, err := h.Call(ctx, map[string]any{"type": "status"})
@@ -401,24 +452,19 @@ func roundtrips(ctx context.Context, o Options, rig *load.Rig, rep *Report) erro
 	}
 	for range 200 { // warm-up
 		if _, err := status(); err != nil {
-			return err
+			return nil, 0, err
 		}
 	}
-	ts := make([]time.Duration, 0, o.Roundtrips)
+	ts := make([]time.Duration, 0, n)
 	start := time.Now()
-	for range o.Roundtrips {
+	for range n {
 		d, err := status()
 		if err != nil {
-			return err
+			return nil, 0, err
 		}
 		ts = append(ts, d)
 	}
-	total := time.Since(start)
-	p50, p99 := us(median(ts)), us(percentile(ts, 99))
-	rep.add("roundtrip_us", p50, "µs", "p50 ≤ 100", le(p50, 100), fmt.Sprintf("status over real pipes, median of %d", len(ts)))
-	rep.add("roundtrip_p99_us", p99, "µs", "", nil, "99th percentile")
-	rep.add("msgs_per_s", float64(len(ts))/total.Seconds(), "/s", "", nil, "sequential status requests and answers")
-	return nil
+	return ts, time.Since(start), nil
 }
 
 // memory reads the host's resident memory after the first and the last of
