@@ -54,6 +54,11 @@ type Browser interface {
 	// since the last call and was not yet returned, and waits for its
 	// document to load.
 	WaitPrompt(ctx context.Context) (Page, error)
+	// PromptOpen reports whether a passcode window is open now, whether
+	// or not WaitPrompt has returned it.
+	PromptOpen() bool
+	// WaitPromptClosed waits until no passcode window is open.
+	WaitPromptClosed(ctx context.Context) error
 	// WaitExtension waits until the extension's background (service worker
 	// or background page) runs, and returns its URL.
 	WaitExtension(ctx context.Context) (string, error)

@@ -246,8 +246,14 @@ func TestHarness(t *testing.T) {
 					t.Fatalf("%s is not a PNG (%v)", path, err)
 				}
 			}
+			if !b.PromptOpen() {
+				t.Error("PromptOpen() = false while the window is open")
+			}
 			if err := prompt.Close(ctx); err != nil {
 				t.Errorf("close the prompt: %v", err)
+			}
+			if err := b.WaitPromptClosed(ctx); err != nil {
+				t.Error(err)
 			}
 
 			// No prompt is left over: a second WaitPrompt waits.

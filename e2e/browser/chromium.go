@@ -282,6 +282,38 @@ func (c *chromium) WaitPrompt(ctx context.Context) (Page, error) {
 	return p, nil
 }
 
+func (c *chromium) PromptOpen() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.promptOpenLocked()
+}
+
+func (c *chromium) WaitPromptClosed(ctx context.Context) error {
+	for {
+		c.mu.Lock()
+		open, changed := c.promptOpenLocked(), c.changed
+		c.mu.Unlock()
+		if !open {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("browser: the passcode window is still open: %w", ctx.Err())
+		}
+	}
+}
+
+func (c *chromium) promptOpenLocked() bool {
+	prefix := c.origin + "/prompt.html"
+	for _, i := range c.targets {
+		if i.Type == "page" && strings.HasPrefix(i.URL, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *chromium) Close() error {
 	var err error
 	if c.bctx != nil {

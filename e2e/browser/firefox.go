@@ -303,6 +303,77 @@ func (f *firefox) WaitPrompt(ctx context.Context) (Page, error) {
 	}
 }
 
+func (f *firefox) PromptOpen() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = f.refresh(ctx)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.promptOpenLocked()
+}
+
+// closedPoll is how often WaitPromptClosed asks for the tree of contexts:
+// Firefox sends no contextDestroyed event when a moz-extension:// window
+// closes itself (window.close or windows.remove), so there is no event to
+// await for that case.
+const closedPoll = 100 * time.Millisecond
+
+func (f *firefox) WaitPromptClosed(ctx context.Context) error {
+	tick := time.NewTicker(closedPoll)
+	defer tick.Stop()
+	for {
+		if err := f.refresh(ctx); err != nil {
+			return err
+		}
+		f.mu.Lock()
+		open, changed := f.promptOpenLocked(), f.changed
+		f.mu.Unlock()
+		if !open {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-tick.C:
+		case <-ctx.Done():
+			return fmt.Errorf("browser: the passcode window is still open: %w", ctx.Err())
+		}
+	}
+}
+
+// refresh drops the contexts that browsingContext.getTree no longer lists.
+func (f *firefox) refresh(ctx context.Context) error {
+	var tree struct {
+		Contexts []struct {
+			Context string `json:"context"`
+		} `json:"contexts"`
+	}
+	if err := f.bidi.call(ctx, "browsingContext.getTree", map[string]any{"maxDepth": 0}, &tree); err != nil {
+		return err
+	}
+	live := map[string]bool{}
+	for _, c := range tree.Contexts {
+		live[c.Context] = true
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for id := range f.contexts {
+		if !live[id] {
+			delete(f.contexts, id)
+		}
+	}
+	return nil
+}
+
+func (f *firefox) promptOpenLocked() bool {
+	prefix := f.origin + "/prompt.html"
+	for _, u := range f.contexts {
+		if strings.HasPrefix(u, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
 func (f *firefox) Close() error {
 	var err error
 	if f.bidi != nil {

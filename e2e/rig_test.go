@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The Open Identity Agent authors
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openidentityagent/oia/e2e/brokersim"
+	"github.com/openidentityagent/oia/e2e/browser"
+	"github.com/openidentityagent/oia/e2e/sampleapp"
+	"github.com/openidentityagent/oia/e2e/testpki"
+	"github.com/openidentityagent/oia/e2e/vcard"
+)
+
+// Jane's card and the simulator's users (brokersim.DefaultUsers).
+const (
+	janeUID  = "555000111222"
+	janeName = "Jane Smith"
+	janePIN  = "123456"
+)
+
+// repoRoot is the repository root: the tests run in e2e/.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+var (
+	binOnce sync.Once
+	binDir  string
+	binErr  error
+)
+
+// commands returns the directory holding oia-host and oia: $OIA_BIN when
+// make built them, else a temporary directory they are built into once.
+func commands(t *testing.T) string {
+	t.Helper()
+	if d := os.Getenv("OIA_BIN"); d != "" {
+		if _, err := os.Stat(filepath.Join(d, "oia-host")); err == nil {
+			return d
+		}
+	}
+	binOnce.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "oia-e2e-bin"); binErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", binDir+string(filepath.Separator), "./host/cmd/oia-host", "./installer/cmd/oia")
+		cmd.Dir = filepath.Join(repoRoot(t))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binErr = errors.New("go build oia-host oia: " + err.Error() + "\n" + string(out))
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binDir
+}
+
+// rig is what both browsers share: the test PKI, the broker simulator and
+// the sample app.
+type rig struct {
+	pki *testpki.PKI
+	sim *brokersim.Server
+	app *sampleapp.Server
+	// rootPEM is the test root, which the browsers trust for the app.
+	rootPEM string
+	bin     string
+	jane    *testpki.User
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	root := repoRoot(t)
+	lib := filepath.Join(root, filepath.FromSlash(sampleapp.PageLibraryPath))
+	if _, err := os.Stat(lib); err != nil {
+		t.Skipf("the page library %s is not built: run make extension", lib)
+	}
+	r := &rig{bin: commands(t)}
+	var err error
+	if r.pki, err = testpki.New(); err != nil {
+		t.Fatal(err)
+	}
+	if r.jane, err = r.pki.IssueUser(janeUID, janeName); err != nil {
+		t.Fatal(err)
+	}
+	if r.sim, err = brokersim.New(brokersim.Options{PKI: r.pki, AdminAddr: "off"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.sim.Close() })
+	if r.app, err = sampleapp.New(sampleapp.Options{PKI: r.pki, PageLibrary: lib, BrokerURL: r.sim.URL(), BrokerCAFile: r.sim.CAFile()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.app.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.app.Close() })
+	r.rootPEM = filepath.Join(t.TempDir(), "root.pem")
+	if err := os.WriteFile(r.rootPEM, testpki.CertPEM(r.pki.Root.Cert), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// suite is one browser with its own card and host configuration, launched
+// once for all its scenarios.
+type suite struct {
+	*rig
+	name    string // chromium or firefox
+	b       browser.Browser
+	card    *vcard.Card
+	hostLog string
+}
+
+// launch starts browserName with the extension, a fresh card in the reader,
+// and oia-host registered for it in the fresh profile.
+func (r *rig) launch(t *testing.T, browserName string) *suite {
+	t.Helper()
+	ext := filepath.Join(repoRoot(t), "build", map[string]string{"chromium": "chrome", "firefox": "firefox"}[browserName])
+	if _, err := os.Stat(filepath.Join(ext, "manifest.json")); err != nil {
+		t.Skipf("the extension %s is not built: run make extension", ext)
+	}
+	dir := t.TempDir()
+	// A snapshot: a rebuild of build/ while the browser runs must not
+	// change the extension under it.
+	snap := filepath.Join(dir, "extension")
+	if err := os.CopyFS(snap, os.DirFS(ext)); err != nil {
+		t.Fatalf("copy the extension %s: %v", ext, err)
+	}
+	ext = snap
+	s := &suite{rig: r, name: browserName, hostLog: filepath.Join(dir, "host.log")}
+	var err error
+	if s.card, err = vcard.Init(filepath.Join(dir, "card"), vcard.InitOptions{PIN: janePIN, User: r.jane}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := map[string]any{
+		"pkcs11Modules":        []string{vcard.ModulePath(t)},
+		"brokerURL":            r.sim.URL(),
+		"caBundle":             r.sim.CAFile(),
+		"allowedOrigins":       []string{r.app.URL()},
+		"promptOnCardInsert":   false,
+		"cardPollMilliseconds": 100,
+		"logFile":              s.hostLog,
+		"logLevel":             "debug",
+	}
+	b, _ := json.Marshal(cfg)
+	cfgPath := filepath.Join(dir, "oia.json")
+	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{
+		"OIA_CONFIG=" + cfgPath,
+		"OIA_SYSTEM_CONFIG=" + filepath.Join(dir, "no-system-config.json"),
+		s.card.Env(),
+	}
+	opts := browser.Options{
+		Extension: ext,
+		Dir:       filepath.Join(dir, "browser"),
+		RootCA:    r.rootPEM,
+		Env:       env,
+		Setup: func(home, profile string) error {
+			args := []string{"install", "--host", filepath.Join(r.bin, "oia-host"), "--browser", browserName, "--force"}
+			if browserName == "chromium" {
+				args = append(args, "--chromium-user-data-dir", profile)
+			} else {
+				args = append(args, "--home", home)
+			}
+			cmd := exec.Command(filepath.Join(r.bin, "oia"), args...)
+			cmd.Env = append(os.Environ(), append(env, "HOME="+home)...)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Run(); err != nil {
+				return errors.New("oia " + strings.Join(args, " ") + ": " + err.Error() + ": " + out.String())
+			}
+			return nil
+		},
+		Log: func(line string) {
+			// Chromium's stderr carries the host's stderr; keep it for a
+			// failure, quietly.
+			if testing.Verbose() {
+				t.Logf("%s: %s", browserName, line)
+			}
+		},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if browserName == "chromium" {
+		s.b, err = browser.LaunchChromium(ctx, opts)
+	} else {
+		s.b, err = browser.LaunchFirefox(ctx, opts)
+	}
+	if errors.Is(err, browser.ErrNotInstalled) {
+		t.Skipf("%v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.b.Close(); err != nil {
+			t.Errorf("close %s: %v", browserName, err)
+		}
+	})
+	if _, err := s.b.WaitExtension(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.waitReady(t, ctx)
+	return s
+}
+
+// waitReady waits until the extension answers on the app's origin: until
+// it has heard the host's hello and registered its content script there, as
+// it long has in a clinician's running browser. Before that a page on the
+// app gets no content script (by design an unlisted site learns nothing)
+// and a scenario would see NO_EXTENSION. The page asks with the page
+// library's isAvailable, the public detection of docs/protocol.md §2.4;
+// the content script comes into the open page when the list arrives.
+func (s *suite) waitReady(t *testing.T, ctx context.Context) {
+	t.Helper()
+	start := time.Now()
+	page, err := s.b.NewPage(ctx, s.app.URL()+"/")
+	must(t, err)
+	defer page.Close(ctx)
+	if err := page.Eval(ctx, `(async () => {
+		const oia = await import("/oia.js");
+		while (!(await oia.isAvailable(250))) { /* each try waits 250 ms for an answer */ }
+		return true;
+	})()`, nil); err != nil {
+		t.Fatalf("the extension never answered on %s: %v", s.app.URL(), err)
+	}
+	t.Logf("%s: the extension answered %s after launch", s.name, time.Since(start).Round(time.Millisecond))
+}
+
+// dumpHostLog shows the end of the host's log when a scenario failed.
+func (s *suite) dumpHostLog(t *testing.T) {
+	t.Helper()
+	if !t.Failed() {
+		return
+	}
+	b, err := os.ReadFile(s.hostLog)
+	if err != nil {
+		t.Logf("host log: %v", err)
+		return
+	}
+	if len(b) > 8<<10 {
+		b = b[len(b)-8<<10:]
+	}
+	t.Logf("end of the host log %s:\n%s", s.hostLog, b)
+}
