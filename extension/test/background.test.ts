@@ -380,3 +380,14 @@ test("a new host process closes a prompt left from the old one, or reopens the o
   assert.deepEqual([p.kind, p.uid, p.attemptsLeft], ["pin", "2", 2], "the prompt the new host wants is shown");
   assert.equal(w.fb.sessionData.state, "awaitingPin");
 });
+
+test("a window that cannot be focused is reused, not opened twice", async () => {
+  const w = await world((fb) => {
+    fb.refuseFocus = true;
+  });
+  await w.hostEvent({ event: "pinRequired", uid: "1", attemptsLeft: 3, finalTry: false, pinPad: false, timeoutSeconds: 120 });
+  await w.hostEvent({ event: "roleRequired", user: { uid: "1" }, roles: [{ id: "R1" }, { id: "R2" }], timeoutSeconds: 60 });
+  assert.equal(w.fb.windowsCreated.length, 1);
+  await w.hostEvent({ event: "loggedIn", user: { uid: "1" }, role: { id: "R1" }, expiresAt: "2026-11-25T08:00:00Z" });
+  assert.equal(w.fb.windowsOpen.size, 0);
+});

@@ -186,6 +186,7 @@ export class FakeBrowser {
   managedData: Record<string, unknown> | Error = new Error("Managed storage manifest not found");
   registered: Record<string, unknown>[] = [];
   injected: number[] = [];
+  refuseFocus = false;
   tabs: { id: number; url: string }[] = [];
   tabMessages: { tabId: number; message: unknown }[] = [];
   windowsOpen = new Set<number>();
@@ -261,7 +262,7 @@ export class FakeBrowser {
         this.windowsOpen.add(id);
         return Promise.resolve({ id });
       },
-      update: () => Promise.resolve({}),
+      update: () => (this.refuseFocus ? Promise.reject(new Error("cannot focus")) : Promise.resolve({})),
       remove: (id: number) => {
         this.windowsOpen.delete(id);
         return Promise.resolve();

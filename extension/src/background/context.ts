@@ -181,12 +181,19 @@ export class Context {
     await this.store.set({ prompt: p });
     const id = await this.store.get("promptWindow");
     if (typeof id === "number") {
+      let open = true;
       try {
         await this.api.windows.get(id);
-        await this.api.windows.update(id, { focused: true, drawAttention: true });
-        return;
       } catch {
-        // it was closed behind our back
+        open = false; // it was closed behind our back
+      }
+      if (open) {
+        try {
+          await this.api.windows.update(id, { focused: true });
+        } catch {
+          // focusing is best effort (a headless or tiling window manager may refuse)
+        }
+        return;
       }
     }
     const w = await this.api.windows.create({

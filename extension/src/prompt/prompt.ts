@@ -104,8 +104,12 @@ function errorText(e: ErrorBody | undefined): string | undefined {
 function render(p: PromptRecord | null): void {
   prompt = p;
   if (p === null) {
+    // The background closes this window when the prompt ends. Close it here
+    // too, a moment later, in case the background could not (it restarted).
     stopCountdown();
-    window.close();
+    setTimeout(() => {
+      if (prompt === null) window.close();
+    }, 1000);
     return;
   }
   // Re-render the form only when the prompt itself changed, so that typing
