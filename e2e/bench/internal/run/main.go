@@ -34,6 +34,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	colds := fs.Int("cold", 50, "cold starts of each program")
 	trips := fs.Int("roundtrips", 5000, "status round trips")
 	cycles := fs.Int("cycles", 1000, "login and logout cycles for the memory figure")
+	ext := fs.String("extension", "build/chrome", "the unpacked Chrome extension, for the headless Chromium figure")
+	pageLib := fs.String("page-library", "extension/dist/page/oia.js", "the page library the sample app serves")
+	pageCalls := fs.Int("page-calls", 50, "getTicketNoAuth calls timed in the page")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -54,7 +57,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ColdStarts: *colds,
 		Roundtrips: *trips,
 		Cycles:     *cycles,
-		Progress:   stderr,
+
+		Extension:       abs(*ext),
+		PageLibrary:     abs(*pageLib),
+		InstallerBinary: filepath.Join(abs(*bin), "oia"),
+		PageCalls:       *pageCalls,
+
+		Progress: stderr,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
