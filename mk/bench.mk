@@ -7,7 +7,7 @@
 # `make test`.
 
 BENCHCOUNT ?= 1
-BENCH_PKGS := ./host/cmd/oia-host ./host/nativemsg ./host/protocol
+BENCH_PKGS := ./host/cmd/oia-host ./host/logging
 
 .PHONY: bench
 bench: build
