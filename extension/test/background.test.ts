@@ -313,6 +313,9 @@ test("PIN_LOCKED keeps the window open on the locked message; other errors close
 
 test("card events reach allow-listed tabs only; host crash ends the session for pages", async () => {
   const w = await world();
+  await w.hostEvent({ event: "state", state: "loggedIn", previous: "authenticating" });
+  assert.equal(w.fb.badge, "✓");
+  assert.equal(w.fb.title, "extName: stateLoggedIn");
   w.fb.tabs = [
     { id: 1, url: "https://a.nhs.uk/" },
     { id: 2, url: "https://b.nhs.uk/x" },
@@ -335,6 +338,7 @@ test("card events reach allow-listed tabs only; host crash ends the session for 
     ],
   );
   assert.equal((w.fb.sessionData.hostProblem as { code: string }).code, "HOST_EXITED");
+  assert.equal(w.fb.badge, "!", "the toolbar shows the host is down");
   assert.equal(w.fb.sessionData.session, undefined);
 });
 
@@ -390,4 +394,34 @@ test("a window that cannot be focused is reused, not opened twice", async () => 
   assert.equal(w.fb.windowsCreated.length, 1);
   await w.hostEvent({ event: "loggedIn", user: { uid: "1" }, role: { id: "R1" }, expiresAt: "2026-11-25T08:00:00Z" });
   assert.equal(w.fb.windowsOpen.size, 0);
+});
+
+test("content-script registration: defaults never replace a persisted list; an empty list unregisters", async () => {
+  const fb = new FakeBrowser();
+  fb.registered = [{ id: "oia-page-bridge", matches: ["https://app.example.org/*"], excludeMatches: [], allFrames: false }];
+  const ctx = new Context(fb.api as unknown as BrowserApi, { request: () => Promise.reject(new Error("no host")), settled: () => Promise.resolve() });
+  // Browser start, no policy, no hello yet: keep what persisted.
+  await ctx.syncContentScripts(await ctx.settings(false));
+  assert.deepEqual(fb.registered[0]?.matches, ["https://app.example.org/*"]);
+  // A policy that lists nothing valid unregisters the script.
+  fb.managedData = { allowedOrigins: ["http://not-allowed.example"] };
+  await ctx.syncContentScripts(await ctx.settings(false));
+  assert.deepEqual(fb.registered, []);
+  // First install, nothing registered, no hello: the defaults.
+  fb.managedData = new Error("no policy");
+  await ctx.syncContentScripts(await ctx.settings(false));
+  const after = fb.registered as { matches?: string[] }[];
+  assert.deepEqual(after[0]?.matches, ["https://*.nhs.uk/*"]);
+});
+
+test("policy values of the wrong type are ignored, each key falls back on its own", async () => {
+  const fb = new FakeBrowser();
+  fb.managedData = { allowedOrigins: "https://a.nhs.uk", allowFrames: "yes", promptOnCardInsert: false, pinTimeoutSeconds: 5 };
+  const ctx = new Context(fb.api as unknown as BrowserApi, { request: () => Promise.reject(new Error("no host")), settled: () => Promise.resolve() });
+  fb.sessionData.hostSettings = { allowedOrigins: ["https://*.example.nhs.uk"], allowFrames: false, promptOnCardInsert: true, pinTimeoutSeconds: 90 };
+  const s = await ctx.settings(false);
+  assert.deepEqual(s.sources, { allowedOrigins: "host", allowFrames: "host", promptOnCardInsert: "policy", pinTimeoutSeconds: "host" });
+  assert.equal(s.promptOnCardInsert, false);
+  assert.equal(s.pinTimeoutSeconds, 90, "5 s is under the bound of 10");
+  assert.deepEqual(s.allowedOrigins, ["https://*.example.nhs.uk"]);
 });

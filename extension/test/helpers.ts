@@ -187,6 +187,8 @@ export class FakeBrowser {
   registered: Record<string, unknown>[] = [];
   injected: number[] = [];
   refuseFocus = false;
+  badge = "";
+  title = "";
   tabs: { id: number; url: string }[] = [];
   tabMessages: { tabId: number; message: unknown }[] = [];
   windowsOpen = new Set<number>();
@@ -271,6 +273,16 @@ export class FakeBrowser {
       onRemoved: this.windowRemoved,
     },
     i18n: { getMessage: (n: string) => n, getUILanguage: () => "en" },
+    action: {
+      setBadgeText: (d: { text: string }) => {
+        this.badge = d.text;
+        return Promise.resolve();
+      },
+      setTitle: (d: { title: string }) => {
+        this.title = d.title;
+        return Promise.resolve();
+      },
+    },
   };
 
   /** Everything that ever went into storage or to a tab, as text. */

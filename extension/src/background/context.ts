@@ -176,6 +176,24 @@ export class Context {
     );
   }
 
+  /**
+   * Shows the login state on the toolbar button: a tick while logged in, a
+   * "!" while the host is unavailable, and the state in the tooltip.
+   */
+  async showState(state: string | undefined, hostDown = false): Promise<void> {
+    const action = this.api.action;
+    if (action === undefined) return;
+    const name = state === undefined ? "stateUnknown" : "state" + state.charAt(0).toUpperCase() + state.slice(1);
+    const title = `${this.api.i18n.getMessage("extName")}: ${this.api.i18n.getMessage(name)}`;
+    try {
+      await action.setBadgeText({ text: hostDown ? "!" : state === "loggedIn" ? "✓" : "" });
+      await action.setBadgeBackgroundColor?.({ color: hostDown ? "#d5281b" : "#007f3b" });
+      await action.setTitle?.({ title });
+    } catch {
+      // the toolbar button is decoration
+    }
+  }
+
   /** Stores the prompt and opens the prompt window, or focuses it. */
   async showPrompt(p: PromptRecord): Promise<void> {
     await this.store.set({ prompt: p });

@@ -74,7 +74,10 @@ export function rolePrompt(f: HostFrame, now: number): PromptRecord {
 export async function handleEvent(ctx: Context, f: HostFrame, now: () => number = Date.now): Promise<void> {
   switch (f.event) {
     case "state":
-      if (isState(f.state)) await ctx.store.set({ state: f.state });
+      if (isState(f.state)) {
+        await ctx.store.set({ state: f.state });
+        await ctx.showState(f.state);
+      }
       return;
     case "cardInserted":
       await ctx.store.set({ card: cleanCard(f.card) ?? { present: true } });
@@ -144,6 +147,7 @@ export async function handleReady(ctx: Context, hello: HostHello): Promise<void>
       card: cleanCard(st.card),
       session: loggedIn ? sessionFields(st) : null,
     });
+    await ctx.showState(isState(st.state) ? st.state : undefined);
     if (typeof st.pin === "object" && st.pin !== null) {
       await ctx.showPrompt(pinPrompt(st.pin as HostFrame, Date.now()));
     } else {
@@ -170,6 +174,7 @@ export async function handleDown(ctx: Context, problem: ConnectionProblem, wasRe
     session: null,
   });
   await ctx.closePrompt();
+  await ctx.showState(undefined, true);
   if (wasReady && session !== undefined && session !== null) await ctx.broadcast("ticketDestroyed");
 }
 
