@@ -119,3 +119,31 @@ test("AllowList.matchPatterns covers the list and excludes wildcard parents", ()
   // An empty list registers nothing.
   assert.deepEqual(new AllowList([]).matchPatterns(), { matches: [], excludeMatches: [] });
 });
+
+test("matching properties hold for generated hosts (fuzz)", async () => {
+  const fc = (await import("fast-check")).default;
+  const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/);
+  // The last label is alphabetic: a host ending in a number is an IPv4
+  // address to the URL parser (and refused under a wildcard).
+  const tld = fc.stringMatching(/^[a-z]{2,6}$/);
+  const domain = fc.tuple(fc.array(label, { minLength: 1, maxLength: 3 }), tld).map(([ls, t]) => [...ls, t].join("."));
+  fc.assert(
+    fc.property(domain, label, fc.boolean(), (d, sub, upper) => {
+      const list = new AllowList([`https://*.${d}`]);
+      const host = `${sub}.${d}`;
+      const shown = upper ? host.toUpperCase() : host;
+      return (
+        // a subdomain matches, in any case, with or without a trailing dot
+        list.match(`https://${shown}`) !== undefined &&
+        list.match(`https://${shown}.`) !== undefined &&
+        // the domain itself, another scheme, another port and a look-alike never do
+        list.match(`https://${d}`) === undefined &&
+        list.match(`http://${host}`) === undefined &&
+        list.match(`https://${host}:8443`) === undefined &&
+        list.match(`https://${sub}${d}`) === undefined &&
+        list.match(`https://${host}.evil.example`) === undefined
+      );
+    }),
+    { numRuns: 500 },
+  );
+});
