@@ -43,12 +43,13 @@ func FuzzServe(f *testing.F) {
 		log := logrus.New()
 		log.SetOutput(io.Discard)
 		m := login.New(login.Deps{Notify: func(ev protocol.Event) { _ = w.Send(ev) }}, login.Settings{Version: "fuzz"})
+		_ = w.Send(protocol.Hello{HelloBody: m.HelloBody()})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { m.Run(ctx); close(done) }()
 		ready := make(chan struct{})
 		close(ready)
-		err := server.Serve(bytes.NewReader(stream), w, m.HelloBody(), ready, m, log)
+		err := server.Serve(bytes.NewReader(stream), w, ready, m, log)
 		cancel()
 		<-done
 		if err := w.Close(); err != nil {

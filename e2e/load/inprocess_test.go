@@ -49,13 +49,13 @@ func serveInProcess(t *testing.T, rig *Rig) *Host {
 		t.Fatal(err)
 	}
 	m := a.Machine
-	hello := m.HelloBody()
+	_ = w.Send(protocol.Hello{HelloBody: m.HelloBody()})
 	ctx, cancel := context.WithCancel(context.Background())
 	machineDone := make(chan struct{})
 	go func() { m.Run(ctx); close(machineDone) }()
 	go a.Watch(ctx)
 	served := make(chan error, 1)
-	go func() { served <- server.Serve(inR, w, hello, a.Primed(), m, log) }()
+	go func() { served <- server.Serve(inR, w, a.Primed(), m, log) }()
 	h := Attach(inW, outR, func() error {
 		err := <-served
 		cancel()

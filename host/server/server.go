@@ -2,8 +2,10 @@
 // Copyright (c) 2026 The Open Identity Agent authors
 
 // Package server connects the native-messaging stream to the login machine:
-// it sends the host's hello, reads frames, decodes requests, hands them to
-// the machine, and writes every result and event through one writer.
+// it reads frames, decodes requests, hands them to the machine, and writes
+// every result through one writer. The caller queues the host's hello on
+// that writer first, before the machine starts and can send events
+// (docs/protocol.md §3.2: hello is the first frame).
 //
 // A frame it cannot read (too large, not JSON) or a request it cannot decode
 // gets an error with a stable code (by id when the id could be read, else an
@@ -32,11 +34,11 @@ type Sender interface {
 	Send(v any) error
 }
 
-// Serve sends hello, waits for ready (when not nil: the host's first look
-// at the card readers), then reads requests from in until it ends, passing
-// each to h and sending the results with out. It returns nil at the end of
-// the input (the browser closed the port) and the read error otherwise.
-func Serve(in io.Reader, out Sender, hello protocol.HelloBody, ready <-chan struct{}, h Handler, log logrus.FieldLogger) error {
+// Serve waits for ready (when not nil: the host's first look at the card
+// readers), then reads requests from in until it ends, passing each to h
+// and sending the results with out. It returns nil at the end of the input
+// (the browser closed the port) and the read error otherwise.
+func Serve(in io.Reader, out Sender, ready <-chan struct{}, h Handler, log logrus.FieldLogger) error {
 	send := func(v any) {
 		err := out.Send(v)
 		if errors.Is(err, nativemsg.ErrOutboundTooLarge) {
@@ -48,7 +50,6 @@ func Serve(in io.Reader, out Sender, hello protocol.HelloBody, ready <-chan stru
 			log.WithError(err).Warn("cannot send to the extension")
 		}
 	}
-	send(protocol.Hello{HelloBody: hello})
 	if ready != nil {
 		<-ready
 	}

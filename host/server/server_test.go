@@ -64,7 +64,7 @@ func TestServe(t *testing.T) {
 	s := &recordSender{}
 	ready := make(chan struct{})
 	close(ready)
-	if err := Serve(&in, s, protocol.HelloBody{Protocol: protocol.Version}, ready, echo{}, logging.Discard()); err != nil {
+	if err := Serve(&in, s, ready, echo{}, logging.Discard()); err != nil {
 		t.Fatal(err)
 	}
 	want := []struct {
@@ -72,7 +72,6 @@ func TestServe(t *testing.T) {
 		code    protocol.Code
 		why     string
 	}{
-		{"hello", "", "", "hello goes first"},
 		{"result", "1", "", "a good request is answered"},
 		{"event", "", protocol.CodeBadRequest, "a frame that is not JSON cannot be answered by id"},
 		{"result", "2", protocol.CodeBadRequest, "a bad request with an id is answered by id"},

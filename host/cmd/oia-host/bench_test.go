@@ -101,13 +101,14 @@ func serveStatus(b *testing.B, in io.ReadCloser, out io.WriteCloser) func() {
 	log.SetOutput(io.Discard)
 	w := nativemsg.NewWriter(out, 64)
 	m := login.New(login.Deps{Notify: func(ev protocol.Event) { _ = w.Send(ev) }}, login.Settings{Version: "bench"})
+	_ = w.Send(protocol.Hello{HelloBody: m.HelloBody()})
 	ctx, cancel := context.WithCancel(context.Background())
 	machineDone := make(chan struct{})
 	go func() { m.Run(ctx); close(machineDone) }()
 	ready := make(chan struct{})
 	close(ready)
 	served := make(chan error, 1)
-	go func() { served <- server.Serve(in, w, m.HelloBody(), ready, m, log) }()
+	go func() { served <- server.Serve(in, w, ready, m, log) }()
 	return func() {
 		<-served
 		cancel()

@@ -20,7 +20,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -121,12 +120,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	m := a.Machine
 	hello := m.HelloBody() // before Run: afterwards only the machine's goroutine may read it
-	// Hello is the first frame (protocol.md §3.2): Serve queues it before
-	// anything else, and the machine, whose events share the writer,
-	// starts only once it is queued. Started together, a card found at
-	// start could announce itself before the hello.
-	helloQueued := make(chan struct{})
-	out := &firstSend{Sender: w, sent: helloQueued}
+	// Hello is the first frame (protocol.md §3.2): it is queued before the
+	// machine and the watcher, whose events share the writer, start.
+	if err := w.Send(protocol.Hello{HelloBody: hello}); err != nil {
+		log.WithError(err).Error("cannot send hello")
+		return exitError
+	}
+	machineDone := make(chan struct{})
+	go func() { m.Run(ctx); close(machineDone) }()
+	go a.Watch(ctx)
 
 	// Requests wait for the first look at the card readers, so a page that
 	// asks as the host starts finds the card that is in the reader; a
@@ -141,11 +143,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		close(ready)
 	}()
 	served := make(chan error, 1)
-	go func() { served <- server.Serve(stdin, out, hello, ready, m, log) }()
-	<-helloQueued
-	machineDone := make(chan struct{})
-	go func() { m.Run(ctx); close(machineDone) }()
-	go a.Watch(ctx)
+	go func() { served <- server.Serve(stdin, w, ready, m, log) }()
 	select {
 	case err = <-served:
 	case <-ctx.Done():
@@ -195,19 +193,3 @@ func parseCaller(args []string) (string, error) {
 	}
 	return "", errors.New("no caller: oia-host is started by the browser, which names the calling extension")
 }
-
-// firstSend passes messages to Sender and closes sent after the first one
-// (the hello) is queued, or failed.
-type firstSend struct {
-	server.Sender
-	sent chan struct{}
-	once sync.Once
-}
-
-func (f *firstSend) Send(v any) error {
-	err := f.Sender.Send(v)
-	f.once.Do(func() { close(f.sent) })
-	return err
-}
-
-var _ server.Sender = (*firstSend)(nil)
