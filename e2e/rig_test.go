@@ -81,6 +81,27 @@ type rig struct {
 	rootPEM string
 	bin     string
 	jane    *testpki.User
+	libPath string
+
+	otherOnce sync.Once
+	other     *sampleapp.Server
+	otherErr  error
+}
+
+// otherApp is a second sample app, on another port and so another origin,
+// that is not on the allow-list.
+func (r *rig) otherApp(t *testing.T) *sampleapp.Server {
+	t.Helper()
+	r.otherOnce.Do(func() {
+		r.other, r.otherErr = sampleapp.New(sampleapp.Options{PKI: r.pki, PageLibrary: r.libPath, BrokerURL: r.sim.URL(), BrokerCAFile: r.sim.CAFile()})
+		if r.otherErr == nil {
+			r.otherErr = r.other.Start()
+		}
+	})
+	if r.otherErr != nil {
+		t.Fatal(r.otherErr)
+	}
+	return r.other
 }
 
 func newRig(t *testing.T) *rig {
@@ -90,7 +111,7 @@ func newRig(t *testing.T) *rig {
 	if _, err := os.Stat(lib); err != nil {
 		t.Skipf("the page library %s is not built: run make extension", lib)
 	}
-	r := &rig{bin: commands(t)}
+	r := &rig{bin: commands(t), libPath: lib}
 	var err error
 	if r.pki, err = testpki.New(); err != nil {
 		t.Fatal(err)
@@ -111,7 +132,12 @@ func newRig(t *testing.T) *rig {
 	if err := r.app.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = r.app.Close() })
+	t.Cleanup(func() {
+		_ = r.app.Close()
+		if r.other != nil {
+			_ = r.other.Close()
+		}
+	})
 	r.rootPEM = filepath.Join(t.TempDir(), "root.pem")
 	if err := os.WriteFile(r.rootPEM, testpki.CertPEM(r.pki.Root.Cert), 0o644); err != nil {
 		t.Fatal(err)

@@ -58,11 +58,20 @@ async function checkAtServer(t) {
   el.dataset.roleId = body.role?.id ?? "";
 }
 
+// noExtension is the error for a browser without the extension, or a site
+// that is not on its allow-list.
+const noExtension = () =>
+  new OIAError("NO_EXTENSION", "Open Identity Agent is not installed, or this site is not allowed to use it");
+
 // run wraps a button's action: one at a time, errors shown on the page.
 async function run(button, action) {
   clearError();
   button.disabled = true;
   try {
+    // Without the extension nothing ever answers, and a login request would
+    // wait for its whole timeout (minutes, for a person to type): ask first,
+    // which takes at most a second.
+    if (!(await isAvailable())) throw noExtension();
     const t = await action();
     show(t);
     setSession(true);
@@ -109,7 +118,7 @@ on("cardRemoved", () => setSession(false));
 // allow-list: the extension tells an unlisted site nothing, on purpose.
 async function init() {
   if (!(await isAvailable())) {
-    showError(new OIAError("NO_EXTENSION", "Open Identity Agent is not installed, or this site is not allowed to use it"));
+    showError(noExtension());
     return;
   }
   const s = await status();
