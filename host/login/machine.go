@@ -524,7 +524,7 @@ func (m *Machine) timeout() {
 func (m *Machine) enterVerifying(context.Context, ...any) error {
 	pin := m.pendingPIN
 	m.pendingPIN = ""
-	sess := m.sess
+	sess, prev := m.sess, m.pinStatus
 	flow, _ := m.startFlow(m.set.PINTimeout + 10*time.Second)
 	if m.pinStatus.PINPad {
 		m.startTimer(m.set.PINTimeout)
@@ -532,7 +532,14 @@ func (m *Machine) enterVerifying(context.Context, ...any) error {
 	go func() {
 		err := sess.Login(pin)
 		st, ok := card.PINStatusOf(err)
-		if !ok {
+		switch {
+		case err == nil:
+			// A correct passcode resets the card's counter: the state is
+			// known without asking the card again (with OpenSC, reading
+			// the token's flags is a card command).
+			st = prev
+			st.AttemptsLeft, st.FinalTry, st.Locked = 3, false, false
+		case !ok:
 			if s, e := sess.PINStatus(); e == nil {
 				st = s
 			}
