@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	e2erig "github.com/openidentityagent/oia/e2e/rig"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,7 +57,7 @@ func pageToTicket(ctx context.Context, o Options, rig *load.Rig) ([]time.Duratio
 	if err := browser.Available(browser.ChromiumPath); err != nil {
 		return nil, err
 	}
-	pki, err := load.SharedPKI()
+	pki, err := e2erig.SharedPKI()
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ package load
 
 import (
 	"context"
+	e2erig "github.com/openidentityagent/oia/e2e/rig"
 	"net"
 	"os"
 	"path/filepath"
@@ -97,7 +98,7 @@ func TestFault_Broker(t *testing.T) {
 // TestFault_BrokerRefuses: no broker listens (connection refused); when one
 // starts on that address the same host process logs in.
 func TestFault_BrokerRefuses(t *testing.T) {
-	pki, err := SharedPKI()
+	pki, err := e2erig.SharedPKI()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,12 +6,9 @@ package load
 import (
 	"context"
 	"fmt"
-	"path/filepath"
-	"sync"
+	"maps"
 
-	"github.com/openidentityagent/oia/e2e/brokersim"
-	"github.com/openidentityagent/oia/e2e/testpki"
-	"github.com/openidentityagent/oia/e2e/vcard"
+	"github.com/openidentityagent/oia/e2e/rig"
 	"github.com/openidentityagent/oia/host/protocol"
 )
 
@@ -24,37 +21,6 @@ const (
 	RigOrigin = "https://spine.nhs.uk"
 )
 
-// The PKI and the card holder's key are made once per process: each is an
-// RSA key generation, slow under the race detector.
-var (
-	pkiOnce = sync.OnceValues(testpki.New)
-	userMu  sync.Mutex
-	users   = map[string]*testpki.User{}
-)
-
-// SharedPKI returns the process's test PKI.
-func SharedPKI() (*testpki.PKI, error) { return pkiOnce() }
-
-// SharedUser returns a certificate and key for uid from [SharedPKI], issued
-// once per process.
-func SharedUser(uid, name string) (*testpki.User, error) {
-	pki, err := SharedPKI()
-	if err != nil {
-		return nil, err
-	}
-	userMu.Lock()
-	defer userMu.Unlock()
-	if u, ok := users[uid]; ok {
-		return u, nil
-	}
-	u, err := pki.IssueUser(uid, name)
-	if err != nil {
-		return nil, err
-	}
-	users[uid] = u
-	return u, nil
-}
-
 // RigOptions describe a [Rig].
 type RigOptions struct {
 	// Dir holds the card. It must exist.
@@ -65,63 +31,35 @@ type RigOptions struct {
 	UID string
 }
 
-// Rig is the virtual card and the broker simulator, sharing one PKI, and
-// the host configuration that uses them.
-type Rig struct {
-	Sim  *brokersim.Server
-	Card *vcard.Card
-	// PIN is the card's passcode.
-	PIN        string
-	modulePath string
-}
+// Rig is the virtual card and the broker simulator of e2e/rig, with the
+// load tests' defaults: a card holder with one role, so a login needs no
+// role choice.
+type Rig struct{ *rig.Rig }
 
 // NewRig starts the broker simulator on loopback and makes a card.
 func NewRig(o RigOptions) (*Rig, error) {
+	name := RigName
 	if o.UID == "" {
 		o.UID = RigUID
-	}
-	pki, err := SharedPKI()
-	if err != nil {
-		return nil, err
-	}
-	name := RigName
-	if o.UID != RigUID {
+	} else if o.UID != RigUID {
 		name = "OIA Load Tester"
 	}
-	user, err := SharedUser(o.UID, name)
+	r, err := rig.Start(rig.Options{Dir: o.Dir, ModulePath: o.ModulePath, UID: o.UID, Name: name})
 	if err != nil {
 		return nil, err
 	}
-	sim, err := brokersim.New(brokersim.Options{AdminAddr: "off", PKI: pki})
-	if err != nil {
-		return nil, err
-	}
-	if err := sim.Start(); err != nil {
-		return nil, err
-	}
-	c, err := vcard.Init(filepath.Join(o.Dir, "card"), vcard.InitOptions{PIN: RigPIN, User: user})
-	if err != nil {
-		_ = sim.Close()
-		return nil, err
-	}
-	return &Rig{Sim: sim, Card: c, PIN: RigPIN, modulePath: o.ModulePath}, nil
+	return &Rig{r}, nil
 }
-
-// Close stops the simulator.
-func (r *Rig) Close() error { return r.Sim.Close() }
 
 // Config returns a fresh host configuration for the rig: the card module,
 // the simulator with its test root, a fast card poll, and no prompt on
 // insertion, so that the driver decides when a login starts.
 func (r *Rig) Config() map[string]any {
-	return map[string]any{
-		"pkcs11Modules":        []string{r.modulePath},
-		"brokerURL":            r.Sim.URL(),
-		"caBundle":             r.Sim.CAFile(),
-		"cardPollMilliseconds": 100,
-		"promptOnCardInsert":   false,
-		"logLevel":             "info",
-	}
+	c := maps.Clone(r.Rig.Config)
+	delete(c, "logFile")
+	c["promptOnCardInsert"] = false
+	c["logLevel"] = "info"
+	return c
 }
 
 // Env is what a host process needs to find the card.

@@ -306,10 +306,16 @@ func TestHost_RefusesCallers(t *testing.T) {
 // loginRig is the simulator and the virtual card (e2e/rig).
 type loginRig struct{ *rig.Rig }
 
-func newLoginRig(t *testing.T) *loginRig { return &loginRig{rig.New(t, brokersim.Options{})} }
+func newLoginRig(t *testing.T) *loginRig { return &loginRig{rig.New(t, rig.Options{})} }
 
 // start starts a host with the rig's configuration.
-func (r *loginRig) start(t *testing.T) *host { return startHost(t, r.Config, r.Env()...) }
+func (r *loginRig) start(t *testing.T) *host {
+	env, err := r.Env()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startHost(t, r.Config, env...)
+}
 
 func TestHost_LoginWithVirtualCard(t *testing.T) {
 	rig := newLoginRig(t)

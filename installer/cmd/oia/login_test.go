@@ -21,8 +21,12 @@ import (
 // loginRig starts the broker simulator and a virtual card, and returns the
 // environment that points the configuration at both.
 func loginRig(t *testing.T) (*brokersim.Server, *vcard.Card, []string) {
-	r := rig.New(t, brokersim.Options{})
-	return r.Sim, r.Card, r.Env()
+	r := rig.New(t, rig.Options{})
+	env, err := r.Env()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Sim, r.Card, env
 }
 
 // TestLogin_Scripted runs `oia login` in this process with the answers on
