@@ -405,10 +405,12 @@ test("content-script registration: defaults never replace a persisted list; an e
   assert.deepEqual(fb.registered[0]?.matches, ["https://app.example.org/*"]);
   // A policy that lists nothing valid unregisters the script.
   fb.managedData = { allowedOrigins: ["http://not-allowed.example"] };
+  ctx.forgetPolicy();
   await ctx.syncContentScripts(await ctx.settings(false));
   assert.deepEqual(fb.registered, []);
   // First install, nothing registered, no hello: the defaults.
   fb.managedData = new Error("no policy");
+  ctx.forgetPolicy();
   await ctx.syncContentScripts(await ctx.settings(false));
   const after = fb.registered as { matches?: string[] }[];
   assert.deepEqual(after[0]?.matches, ["https://*.nhs.uk/*"]);

@@ -62,6 +62,7 @@ api.windows.onRemoved.addListener((windowId: number) => {
 
 api.storage.onChanged.addListener((_changes, area) => {
   if (area !== "managed") return;
+  ctx.forgetPolicy();
   serial(async () => {
     policy = await ctx.policy();
     await ctx.syncContentScripts(await ctx.settings(false));

@@ -46,6 +46,7 @@ export class Context {
   /** The extension's own origin, e.g. chrome-extension://<id>. */
   readonly extensionOrigin: string;
   private registering: Promise<void> = Promise.resolve();
+  private policyRead: Promise<Policy> | undefined;
 
   /** Builds a context. */
   constructor(api: BrowserApi, host: HostPort) {
@@ -55,14 +56,22 @@ export class Context {
     this.extensionOrigin = new URL(api.runtime.getURL("/")).origin;
   }
 
-  /** Reads the browser policy (storage.managed); {} when there is none. */
-  async policy(): Promise<Policy> {
-    try {
-      return parsePolicy(await this.api.storage.managed.get(null));
-    } catch {
+  /**
+   * Reads the browser policy (storage.managed); {} when there is none. The
+   * value is kept until forgetPolicy (storage.onChanged for "managed"), so
+   * that a page request does not pay a policy read each time.
+   */
+  policy(): Promise<Policy> {
+    this.policyRead ??= this.api.storage.managed.get(null).then(parsePolicy, () => {
       // Firefox rejects when no policy exists; Chrome without a schema too.
       return {};
-    }
+    });
+    return this.policyRead;
+  }
+
+  /** Forgets the policy read, after the browser reported a change. */
+  forgetPolicy(): void {
+    this.policyRead = undefined;
   }
 
   /**
