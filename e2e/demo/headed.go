@@ -72,7 +72,12 @@ func runHeaded(ctx context.Context, s *stack, r *reporter) error {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	r.say("started %s (pid %d) on %s", s.cfg.Browser, cmd.Process.Pid, s.app.URL())
+	r.say("started %s (pid %d); waiting for its extension to start oia-host", s.cfg.Browser, cmd.Process.Pid)
+	if err := openWhenReady(ctx, s, home, profile, exited); err != nil {
+		stopGroup(cmd, exited, stopGrace)
+		return err
+	}
+	r.say("opened %s in %s", s.app.URL(), s.cfg.Browser)
 	r.plain(instructions(s))
 
 	select {
@@ -91,6 +96,49 @@ func runHeaded(ctx context.Context, s *stack, r *reporter) error {
 		stopGroup(cmd, exited, stopGrace)
 		return nil
 	}
+}
+
+// hostStartTimeout bounds the wait for the extension to start oia-host.
+const hostStartTimeout = 30 * time.Second
+
+// openWhenReady opens the sample app in the running browser once the
+// extension has started oia-host (the host's log file appears). The
+// extension lets a site see it only after the host's hello; a page loaded
+// before that would show NO_EXTENSION until the person clicks. The URL is
+// handed to the running browser by starting it again on the same profile,
+// which passes the URL on and exits.
+func openWhenReady(ctx context.Context, s *stack, home, profile string, exited <-chan error) error {
+	ctx, cancel := context.WithTimeout(ctx, hostStartTimeout)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if st, err := os.Stat(s.hostLog); err == nil && st.Size() > 0 {
+			break
+		}
+		select {
+		case err := <-exited:
+			return fmt.Errorf("%s exited before its extension started oia-host (%v): see %s", s.cfg.Browser, err, filepath.Join(s.cfg.Out, "browser.log"))
+		case <-ctx.Done():
+			return fmt.Errorf("the extension did not start oia-host within %s: see %s and %s", hostStartTimeout, filepath.Join(s.cfg.Out, "browser.log"), s.hostLog)
+		case <-tick.C:
+		}
+	}
+	var open *exec.Cmd
+	if s.cfg.Browser == firefox {
+		open = exec.CommandContext(ctx, browser.FirefoxPath, "--profile", profile, s.app.URL()+"/")
+	} else {
+		args := []string{"--user-data-dir=" + profile, s.app.URL() + "/"}
+		if os.Geteuid() == 0 {
+			args = append([]string{"--no-sandbox"}, args...)
+		}
+		open = exec.CommandContext(ctx, browser.ChromiumPath, args...)
+	}
+	open.Env = browserEnv(home, s.env)
+	if out, err := open.CombinedOutput(); err != nil {
+		return fmt.Errorf("open %s in the running %s: %v: %s", s.app.URL(), s.cfg.Browser, err, strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 // instructions tell the person what to do.
@@ -130,7 +178,7 @@ func chromiumHeaded(s *stack, profile string) (*exec.Cmd, error) {
 		// Chromium refuses to run as root with its sandbox.
 		args = append(args, "--no-sandbox")
 	}
-	return exec.Command(browser.ChromiumPath, append(args, s.app.URL()+"/")...), nil
+	return exec.Command(browser.ChromiumPath, args...), nil
 }
 
 // firefoxHeaded is Firefox ESR on screen with the extension installed in
@@ -164,7 +212,8 @@ func firefoxHeaded(s *stack, profile string) (*exec.Cmd, error) {
 	if err := os.WriteFile(filepath.Join(profile, "user.js"), []byte(prefs), 0o600); err != nil {
 		return nil, err
 	}
-	return exec.Command(browser.FirefoxPath, "--no-remote", "--profile", profile, s.app.URL()+"/"), nil
+	// Not --no-remote: openWhenReady hands the URL to this instance.
+	return exec.Command(browser.FirefoxPath, "--profile", profile), nil
 }
 
 // geckoID reads browser_specific_settings.gecko.id from the extension's
