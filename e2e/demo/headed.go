@@ -49,12 +49,16 @@ func runHeaded(ctx context.Context, s *stack, r *reporter) error {
 	}
 	r.say("registered oia-host for %s with oia install in the fresh profile, and trusted the test root there", s.cfg.Browser)
 
+	wp, err := startWaitingPage(s.pki, s.app.URL())
+	if err != nil {
+		return fmt.Errorf("start the waiting page: %w", err)
+	}
+	defer wp.Close()
 	var cmd *exec.Cmd
-	var err error
 	if s.cfg.Browser == firefox {
-		cmd, err = firefoxHeaded(s, profile)
+		cmd, err = firefoxHeaded(s, profile, wp.URL())
 	} else {
-		cmd, err = chromiumHeaded(s, profile)
+		cmd, err = chromiumHeaded(s, profile, wp.URL())
 	}
 	if err != nil {
 		return err
@@ -72,12 +76,12 @@ func runHeaded(ctx context.Context, s *stack, r *reporter) error {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	r.say("started %s (pid %d); waiting for its extension to start oia-host", s.cfg.Browser, cmd.Process.Pid)
-	if err := openWhenReady(ctx, s, home, profile, exited); err != nil {
+	r.say("started %s (pid %d) on a waiting page; its extension starts oia-host", s.cfg.Browser, cmd.Process.Pid)
+	if err := openWhenReady(ctx, s, wp, exited); err != nil {
 		stopGroup(cmd, exited, stopGrace)
 		return err
 	}
-	r.say("opened %s in %s", s.app.URL(), s.cfg.Browser)
+	r.say("oia-host is running; the browser moved on to the sample app %s", s.app.URL())
 	r.plain(instructions(s))
 
 	select {
@@ -101,13 +105,10 @@ func runHeaded(ctx context.Context, s *stack, r *reporter) error {
 // hostStartTimeout bounds the wait for the extension to start oia-host.
 const hostStartTimeout = 30 * time.Second
 
-// openWhenReady opens the sample app in the running browser once the
-// extension has started oia-host (the host's log file appears). The
-// extension lets a site see it only after the host's hello; a page loaded
-// before that would show NO_EXTENSION until the person clicks. The URL is
-// handed to the running browser by starting it again on the same profile,
-// which passes the URL on and exits.
-func openWhenReady(ctx context.Context, s *stack, home, profile string, exited <-chan error) error {
+// openWhenReady lets the waiting page move on to the sample app once the
+// extension has started oia-host (the host's log file appears), and waits
+// until the page has done so.
+func openWhenReady(ctx context.Context, s *stack, wp *waitingPage, exited <-chan error) error {
 	ctx, cancel := context.WithTimeout(ctx, hostStartTimeout)
 	defer cancel()
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -124,21 +125,15 @@ func openWhenReady(ctx context.Context, s *stack, home, profile string, exited <
 		case <-tick.C:
 		}
 	}
-	var open *exec.Cmd
-	if s.cfg.Browser == firefox {
-		open = exec.CommandContext(ctx, browser.FirefoxPath, "--profile", profile, s.app.URL()+"/")
-	} else {
-		args := []string{"--user-data-dir=" + profile, s.app.URL() + "/"}
-		if os.Geteuid() == 0 {
-			args = append([]string{"--no-sandbox"}, args...)
-		}
-		open = exec.CommandContext(ctx, browser.ChromiumPath, args...)
+	wp.Ready()
+	select {
+	case <-wp.Reached():
+		return nil
+	case err := <-exited:
+		return fmt.Errorf("%s exited (%v): see %s", s.cfg.Browser, err, filepath.Join(s.cfg.Out, "browser.log"))
+	case <-ctx.Done():
+		return fmt.Errorf("the browser did not load the waiting page %s within %s: see %s", wp.URL(), hostStartTimeout, filepath.Join(s.cfg.Out, "browser.log"))
 	}
-	open.Env = browserEnv(home, s.env)
-	if out, err := open.CombinedOutput(); err != nil {
-		return fmt.Errorf("open %s in the running %s: %v: %s", s.app.URL(), s.cfg.Browser, err, strings.TrimSpace(string(out)))
-	}
-	return nil
 }
 
 // instructions tell the person what to do.
@@ -147,8 +142,7 @@ func instructions(s *stack) string {
 	return strings.Join([]string{
 		"",
 		"The browser is open on the sample NHS app, " + s.app.URL() + ". To log in:",
-		`  1. Click "Log in with smartcard". (If the page first says NO_EXTENSION, the extension`,
-		"     was still connecting to oia-host: click the button anyway.)",
+		`  1. Click "Log in with smartcard".`,
 		"  2. In the Open Identity Agent window that opens, type the passcode " + passcode + " and press Log in.",
 		"  3. Pick a role and press Continue: the page shows the user, role and organisation,",
 		"     and the app's server confirms the ticket at the broker simulator.",
@@ -163,7 +157,7 @@ func instructions(s *stack) string {
 
 // chromiumHeaded is Chromium on screen with the extension loaded and the
 // fresh profile, whose NativeMessagingHosts folder oia install wrote.
-func chromiumHeaded(s *stack, profile string) (*exec.Cmd, error) {
+func chromiumHeaded(s *stack, profile, startURL string) (*exec.Cmd, error) {
 	if err := browser.Available(browser.ChromiumPath); err != nil {
 		return nil, err
 	}
@@ -178,7 +172,7 @@ func chromiumHeaded(s *stack, profile string) (*exec.Cmd, error) {
 		// Chromium refuses to run as root with its sandbox.
 		args = append(args, "--no-sandbox")
 	}
-	return exec.Command(browser.ChromiumPath, args...), nil
+	return exec.Command(browser.ChromiumPath, append(args, startURL)...), nil
 }
 
 // firefoxHeaded is Firefox ESR on screen with the extension installed in
@@ -186,7 +180,7 @@ func chromiumHeaded(s *stack, profile string) (*exec.Cmd, error) {
 // unpacked extension is zipped into <profile>/extensions/<gecko id>.xpi;
 // ESR honours xpinstall.signatures.required=false for this unsigned build,
 // and extensions.autoDisableScopes=0 enables it without asking.
-func firefoxHeaded(s *stack, profile string) (*exec.Cmd, error) {
+func firefoxHeaded(s *stack, profile, startURL string) (*exec.Cmd, error) {
 	if err := browser.Available(browser.FirefoxPath); err != nil {
 		return nil, err
 	}
@@ -212,8 +206,7 @@ func firefoxHeaded(s *stack, profile string) (*exec.Cmd, error) {
 	if err := os.WriteFile(filepath.Join(profile, "user.js"), []byte(prefs), 0o600); err != nil {
 		return nil, err
 	}
-	// Not --no-remote: openWhenReady hands the URL to this instance.
-	return exec.Command(browser.FirefoxPath, "--profile", profile), nil
+	return exec.Command(browser.FirefoxPath, "--no-remote", "--profile", profile, startURL), nil
 }
 
 // geckoID reads browser_specific_settings.gecko.id from the extension's

@@ -60,6 +60,7 @@ func (r *reporter) plain(s string) {
 type stack struct {
 	cfg     Config
 	work    string // temporary; removed by Close
+	pki     *testpki.PKI
 	sim     *brokersim.Server
 	app     *sampleapp.Server
 	card    *vcard.Card
@@ -96,6 +97,7 @@ func startStack(ctx context.Context, cfg Config, r *reporter) (s *stack, err err
 	if err != nil {
 		return s, fmt.Errorf("make the test pki: %w", err)
 	}
+	s.pki = pki
 	pkiDir := filepath.Join(s.work, "pki")
 	if err := pki.Save(pkiDir); err != nil {
 		return s, fmt.Errorf("save the test pki: %w", err)
