@@ -72,6 +72,7 @@ func TestDemoHeadless(t *testing.T) {
 		"the page shows: Jane Smith (555000111222), Registration Authority Agent (555254242106), OIA TEST TRUST (RX1)",
 		"the sample app's server confirmed the ticket at the broker: confirmed: Jane Smith (555000111222)",
 		"the page saw cardRemoved and ticketDestroyed",
+		"the broker no longer accepts the ticket",
 	} {
 		i := strings.Index(text[at:], want)
 		if i < 0 {

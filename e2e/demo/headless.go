@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/openidentityagent/oia/e2e/browser"
 )
@@ -220,6 +221,16 @@ func runHeadless(ctx context.Context, s *stack, r *reporter) (err error) {
 		return err
 	}
 
+	// The ticket, as any page of the site can have it, to follow it at
+	// the broker; it is never printed.
+	var ticket string
+	if err := page.Eval(ctx, `import("/oia.js").then((m) => m.getTicketNoAuth()).then((r) => r.ticket)`, &ticket); err != nil || ticket == "" {
+		return fmt.Errorf("getTicketNoAuth on the logged-in page: %v", err)
+	}
+	if !s.sim.TicketLive(ticket) {
+		return errors.New("the broker does not know the page's ticket")
+	}
+
 	if err := s.card.Remove(); err != nil {
 		return fmt.Errorf("remove the card: %w", err)
 	}
@@ -233,6 +244,20 @@ func runHeadless(ctx context.Context, s *stack, r *reporter) (err error) {
 	if err := shot(ctx, page, s.cfg.Out, "4-card-removed.png", r); err != nil {
 		return err
 	}
+	if err := step("wait for the broker to end the session", func() error {
+		return waitUntil(ctx, func() bool { return !s.sim.TicketLive(ticket) })
+	}); err != nil {
+		return err
+	}
+	r.say("the broker no longer accepts the ticket: oia-host logged the session out when the card went")
+	hostLog, err := os.ReadFile(s.hostLog)
+	if err != nil {
+		return fmt.Errorf("read the host log: %w", err)
+	}
+	if strings.Contains(string(hostLog), ticket) {
+		return fmt.Errorf("the ticket appears in the host log %s", s.hostLog)
+	}
+	r.say("the host log (%d lines) does not contain the ticket", strings.Count(string(hostLog), "\n"))
 	r.say("done: a smartcard login in %s with the real extension, oia-host, a virtual card and the broker simulator", s.cfg.Browser)
 	r.say("screenshots and the host log are in %s", s.cfg.Out)
 	return nil
@@ -279,6 +304,21 @@ func shot(ctx context.Context, p browser.Page, dir, name string, r *reporter) er
 		return fmt.Errorf("screenshot %s: %w", name, err)
 	}
 	r.say("  screenshot %s", path)
+	return nil
+}
+
+// waitUntil checks cond every 50 ms until it holds or ctx ends. It is for
+// state that sends no event (the simulator's ticket store).
+func waitUntil(ctx context.Context, cond func() bool) error {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
 	return nil
 }
 
