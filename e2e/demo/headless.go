@@ -23,6 +23,7 @@ import (
 // started; only cfg.Out is left.
 func Run(ctx context.Context, cfg Config, w io.Writer) error {
 	r := newReporter(w)
+	parent := ctx
 	if cfg.Headless {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cfg.Timeout)
@@ -38,6 +39,13 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 	} else {
 		err = runHeaded(ctx, s, r)
 	}
+	if parent.Err() != nil {
+		// Ctrl-C: everything is stopped by the deferred Close.
+		if cfg.Headless {
+			r.say("interrupted: stopping the browser and the servers")
+		}
+		return ErrInterrupted
+	}
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = fmt.Errorf("%w (the demo is bounded by -timeout %s)", err, cfg.Timeout)
@@ -47,6 +55,9 @@ func Run(ctx context.Context, cfg Config, w io.Writer) error {
 	}
 	return nil
 }
+
+// ErrInterrupted is returned by [Run] when its context was cancelled (Ctrl-C).
+var ErrInterrupted = errors.New("interrupted")
 
 // step runs fn, naming the step in its error.
 func step(what string, fn func() error) error {

@@ -51,7 +51,15 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "demo: %v\n", err)
 		return 2
 	}
-	if err := Run(ctx, cfg, os.Stdout); err != nil {
+	err = Run(ctx, cfg, os.Stdout)
+	if errors.Is(err, ErrInterrupted) {
+		if cfg.Headless {
+			fmt.Fprintln(os.Stderr, "demo: interrupted before the login finished")
+			return 130
+		}
+		return 0 // a person stopping the headed demo is its normal end
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "demo: FAILED: %v\n", err)
 		return 1
 	}
