@@ -6,7 +6,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/openidentityagent/oia/e2e/brokersim"
+	"github.com/openidentityagent/oia/e2e/rig"
 	"github.com/openidentityagent/oia/e2e/sampleapp"
 	"github.com/openidentityagent/oia/e2e/testpki"
 	"github.com/openidentityagent/oia/e2e/vcard"
@@ -25,9 +25,9 @@ import (
 
 // The demo card: the simulator's first built-in user, who has three roles.
 const (
-	cardUID  = "555000111222"
-	cardName = "Jane Smith"
-	passcode = "123456"
+	cardUID  = rig.UID
+	cardName = rig.Name
+	passcode = rig.PIN
 )
 
 // reporter prints the demo's steps, each with the time since the start.
@@ -60,6 +60,7 @@ func (r *reporter) plain(s string) {
 type stack struct {
 	cfg     Config
 	work    string // temporary; removed by Close
+	rig     *rig.Rig
 	pki     *testpki.PKI
 	sim     *brokersim.Server
 	app     *sampleapp.Server
@@ -93,34 +94,21 @@ func startStack(ctx context.Context, cfg Config, r *reporter) (s *stack, err err
 	s.closers = append(s.closers, func() { _ = os.RemoveAll(s.work) })
 	r.say("working directory %s (removed at the end); screenshots and logs go to %s", s.work, cfg.Out)
 
-	pki, err := testpki.New()
+	rg, err := rig.Start(rig.Options{Dir: s.work, ModulePath: cfg.Module})
 	if err != nil {
-		return s, fmt.Errorf("make the test pki: %w", err)
+		return s, fmt.Errorf("start the broker simulator and make the virtual card: %w", err)
 	}
-	s.pki = pki
-	pkiDir := filepath.Join(s.work, "pki")
-	if err := pki.Save(pkiDir); err != nil {
-		return s, fmt.Errorf("save the test pki: %w", err)
-	}
-	s.sim, err = brokersim.New(brokersim.Options{PKI: pki, PKIDir: pkiDir, AdminAddr: "off"})
-	if err != nil {
+	s.closers = append(s.closers, func() { _ = rg.Close() })
+	s.rig, s.sim, s.card = rg, rg.Sim, rg.Card
+	if s.pki, err = rig.SharedPKI(); err != nil {
 		return s, err
 	}
-	if err := s.sim.Start(); err != nil {
-		return s, fmt.Errorf("start the broker simulator: %w", err)
-	}
-	s.closers = append(s.closers, func() { _ = s.sim.Close() })
-	r.say("started the broker simulator at %s (its TLS certificate is from the test root in %s)", s.sim.URL(), pkiDir)
-
-	s.card, err = vcard.Init(filepath.Join(s.work, "card"), vcard.InitOptions{UID: cardUID, Name: cardName, PIN: passcode, PKI: pki})
-	if err != nil {
-		return s, fmt.Errorf("make the virtual card: %w", err)
-	}
+	r.say("started the broker simulator at %s (its TLS certificate is from the test root %s)", s.sim.URL(), s.sim.CAFile())
 	r.say("virtual card %s (%s) inserted, passcode %s", cardUID, cardName, passcode)
 	r.say("  to pull the card from another terminal: %s=%s %s remove", vcard.EnvDir, s.card.Dir(), filepath.Join(cfg.Bin, "oia-vcard"))
 
 	s.app, err = sampleapp.New(sampleapp.Options{
-		PKI:          pki,
+		PKI:          s.pki,
 		PageLibrary:  filepath.Join(cfg.Root, filepath.FromSlash(sampleapp.PageLibraryPath)),
 		BrokerURL:    s.sim.URL(),
 		BrokerCAFile: s.sim.CAFile(),
@@ -135,7 +123,7 @@ func startStack(ctx context.Context, cfg Config, r *reporter) (s *stack, err err
 	r.say("started the sample NHS app at %s", s.app.URL())
 
 	s.rootPEM = filepath.Join(s.work, "root.pem")
-	if err := os.WriteFile(s.rootPEM, testpki.CertPEM(pki.Root.Cert), 0o644); err != nil {
+	if err := os.WriteFile(s.rootPEM, testpki.CertPEM(s.pki.Root.Cert), 0o644); err != nil {
 		return s, err
 	}
 	if err := s.writeHostConfig(); err != nil {
@@ -156,29 +144,14 @@ func startStack(ctx context.Context, cfg Config, r *reporter) (s *stack, err err
 // writeHostConfig writes the host's configuration and sets s.env. The
 // system configuration is pointed at a file that does not exist, so that
 // the machine's own /etc/oia stays out of the demo.
-func (s *stack) writeHostConfig() error {
-	conf := map[string]any{
-		"pkcs11Modules":        []string{s.cfg.Module},
-		"brokerURL":            s.sim.URL(),
-		"caBundle":             s.sim.CAFile(),
-		"allowedOrigins":       []string{s.app.URL()},
-		"promptOnCardInsert":   false, // the login starts from the page's button
-		"cardPollMilliseconds": 250,
-		"logFile":              s.hostLog,
-		"logLevel":             "debug",
-	}
-	b, err := json.MarshalIndent(conf, "", "  ")
-	if err != nil {
-		return err
-	}
-	path := filepath.Join(s.work, "oia.json")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
+func (s *stack) writeHostConfig() (err error) {
+	c := s.rig.Config
+	c["allowedOrigins"] = []string{s.app.URL()}
+	c["promptOnCardInsert"] = false // the login starts from the page's button
+	c["cardPollMilliseconds"] = 250
+	c["logFile"] = s.hostLog
+	if s.env, err = s.rig.Env(); err != nil {
 		return fmt.Errorf("write the host configuration: %w", err)
-	}
-	s.env = []string{
-		"OIA_CONFIG=" + path,
-		"OIA_SYSTEM_CONFIG=" + filepath.Join(s.work, "no-system-config.json"),
-		s.card.Env(),
 	}
 	return nil
 }
