@@ -427,3 +427,24 @@ test("policy values of the wrong type are ignored, each key falls back on its ow
   assert.equal(s.pinTimeoutSeconds, 90, "5 s is under the bound of 10");
   assert.deepEqual(s.allowedOrigins, ["https://*.example.nhs.uk"]);
 });
+
+test("pinRequired with no attempts left shows the locked message and takes no passcode", async () => {
+  const w = await world();
+  // A card inserted locked opens no window.
+  await w.hostEvent({ event: "pinRequired", uid: "555000111222", attemptsLeft: 0, finalTry: false, pinPad: false, timeoutSeconds: 120 });
+  assert.equal(w.fb.windowsCreated.length, 0);
+  assert.equal(w.fb.sessionData.prompt, undefined, "nothing to show");
+  // In an open window (the third wrong passcode) it turns into the locked message.
+  await w.hostEvent({ event: "pinRequired", uid: "555000111222", attemptsLeft: 1, finalTry: true, pinPad: false, timeoutSeconds: 120 });
+  await w.hostEvent({ event: "pinRequired", uid: "555000111222", attemptsLeft: 0, finalTry: false, pinPad: false, timeoutSeconds: 120 });
+  const locked = w.fb.sessionData.prompt as unknown as { kind: string; uid: string };
+  assert.deepEqual([locked.kind, locked.uid], ["locked", "555000111222"]);
+  assert.equal(w.fb.windowsOpen.size, 1);
+  const before = w.port().sent.length;
+  const r = (await w.send({ kind: "pin", pin: "1234" }, ownPage("prompt.html"))) as { error: { code: string } };
+  assert.equal(r.error.code, "INVALID_STATE");
+  assert.equal(w.port().sent.length, before);
+  // Closing the locked window is no cancel: nothing is pending at the host.
+  await handleWindowRemoved(w.ctx, w.fb.sessionData.promptWindow as number);
+  assert.equal(w.port().sent.length, before);
+});

@@ -37,8 +37,20 @@ export function cleanCard(v: unknown): Card | null {
   return c;
 }
 
-/** The prompt record for a pinRequired event. */
+/**
+ * The prompt record for a pinRequired event. attemptsLeft 0 means the card
+ * is locked (docs/protocol.md §3.5): the host then asks for nothing, and the
+ * window shows how to unlock the card.
+ */
 export function pinPrompt(f: HostFrame, now: number): PromptRecord {
+  if (f.attemptsLeft === 0) {
+    const locked: PromptRecord = { kind: "locked", since: now };
+    const o = str(f.origin);
+    if (o !== undefined) locked.origin = o;
+    const u = str(f.uid, 256);
+    if (u !== undefined) locked.uid = u;
+    return locked;
+  }
   const p: PinPrompt = {
     attemptsLeft: int(f.attemptsLeft, 0, 99, 3),
     finalTry: f.finalTry === true,
@@ -87,10 +99,18 @@ export async function handleEvent(ctx: Context, f: HostFrame, now: () => number 
       await ctx.store.set({ card: { present: false } });
       await ctx.broadcast("cardRemoved");
       return;
-    case "pinRequired":
+    case "pinRequired": {
+      const p = pinPrompt(f, now());
+      if (p.kind === "locked") {
+        // A locked card asks for nothing: show how to unlock it in a window
+        // that is open (the third wrong passcode), but open none for it.
+        if (typeof (await ctx.store.get("promptWindow")) === "number") await ctx.store.set({ prompt: p });
+        return;
+      }
       await ctx.store.set({ lastError: null });
-      await ctx.showPrompt(pinPrompt(f, now()));
+      await ctx.showPrompt(p);
       return;
+    }
     case "roleRequired":
       await ctx.showPrompt(rolePrompt(f, now()));
       return;
@@ -148,8 +168,9 @@ export async function handleReady(ctx: Context, hello: HostHello): Promise<void>
       session: loggedIn ? sessionFields(st) : null,
     });
     await ctx.showState(isState(st.state) ? st.state : undefined);
-    if (typeof st.pin === "object" && st.pin !== null) {
-      await ctx.showPrompt(pinPrompt(st.pin as HostFrame, Date.now()));
+    const pin = typeof st.pin === "object" && st.pin !== null ? pinPrompt(st.pin as HostFrame, Date.now()) : undefined;
+    if (pin !== undefined && pin.kind !== "locked") {
+      await ctx.showPrompt(pin);
     } else {
       // A new host process (after a crash or a worker restart) wants no
       // answer to a prompt the old one showed.
