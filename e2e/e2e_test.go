@@ -30,6 +30,12 @@ var scenarios = []scenario{
 	{"cancel", cancelPrompt},
 	{"disallowed-host", disallowedHost},
 	{"disallowed-port", disallowedPort},
+	{"logout", logout},
+	{"new-ticket", newTicket},
+	{"card-removed", cardRemoved},
+	{"broker-down", brokerDown},
+	{"card-locked", cardLocked},
+	{"three-wrong-passcodes", threeWrongPasscodes},
 }
 
 // TestE2E runs every scenario in Chromium, then in Firefox ESR. Each
@@ -80,18 +86,7 @@ func fullLogin(t *testing.T, ctx context.Context, s *suite, out string) {
 		t.Errorf("passcode window #holder = %q, want %q", got, janeUID)
 	}
 	shot(t, ctx, prompt, out, "passcode.png")
-	must(t, prompt.Type(ctx, "#passcode", janePIN))
-	must(t, prompt.Click(ctx, "#submit"))
-
-	// The same window turns into the role list.
-	must(t, prompt.WaitFor(ctx, `!document.getElementById("role-section").hidden && document.querySelectorAll("#roles input[name=role]").length === 3`))
-	// Continue must be usable once the roles show (it was once left
-	// disabled when roleRequired arrived before the state change).
-	must(t, prompt.WaitFor(ctx, `!document.getElementById("select-role").disabled`))
-	shot(t, ctx, prompt, out, "roles.png")
-	must(t, prompt.Click(ctx, `#roles input[value="`+janeRole.ID+`"]`))
-	must(t, prompt.Click(ctx, "#select-role"))
-	must(t, s.b.WaitPromptClosed(ctx))
+	s.passcodeAndRole(t, ctx, prompt, out)
 
 	s.expectLoggedIn(t, ctx, page)
 	// A completed login is announced to the page (docs/protocol.md §2.3).
@@ -243,14 +238,240 @@ func (s *suite) tryLoginDisallowed(t *testing.T, ctx context.Context, page brows
 	}
 }
 
-// startLogin clicks "Log in with smartcard" and returns the passcode
-// window once it asks for the passcode. The window is cancelled when the
-// scenario ends with it still open.
-func (s *suite) startLogin(t *testing.T, ctx context.Context, page browser.Page) browser.Page {
-	t.Helper()
-	must(t, page.Click(ctx, "#login"))
+// logout: "Log out" (destroyTicket) ends the session: the page hears
+// ticketDestroyed and the broker no longer knows the ticket.
+func logout(t *testing.T, ctx context.Context, s *suite, out string) {
+	page := s.openApp(t, ctx)
+	s.ensureLoggedIn(t, ctx, page, out)
+	ticket := s.ticketOf(t, ctx, page)
+	must(t, page.Click(ctx, "#logout"))
+	must(t, page.WaitFor(ctx, `document.getElementById("session").textContent === "ended" && document.querySelector('#events li[data-event="ticketDestroyed"]') !== null`))
+	if s.sim.TicketLive(ticket) {
+		t.Error("the broker still knows the ticket after destroyTicket")
+	}
+	if got := text(t, ctx, page, "#user"); got != "" {
+		t.Errorf("#user = %q after logout, want empty", got)
+	}
+	shot(t, ctx, page, out, "app.png")
+}
+
+// newTicket: "Log in again" (getNewTicket) asks for the passcode and role
+// again even though a session exists, and gives a new ticket; the old one
+// is logged out at the broker.
+func newTicket(t *testing.T, ctx context.Context, s *suite, out string) {
+	page := s.openApp(t, ctx)
+	s.ensureLoggedIn(t, ctx, page, filepath.Join(out, "setup"))
+	old := s.ticketOf(t, ctx, page)
+	must(t, page.Eval(ctx, `document.getElementById("server-check").dataset.status = "none"`, nil))
+	must(t, page.Click(ctx, "#new-ticket"))
 	prompt, err := s.b.WaitPrompt(ctx)
 	must(t, err)
+	s.cancelOnCleanup(t, prompt)
+	must(t, prompt.WaitFor(ctx, `!document.getElementById("pin-section").hidden`))
+	s.passcodeAndRole(t, ctx, prompt, out)
+	s.expectLoggedIn(t, ctx, page)
+	fresh := s.ticketOf(t, ctx, page)
+	if fresh == old {
+		t.Error("getNewTicket returned the old ticket")
+	}
+	if s.sim.TicketLive(old) {
+		t.Error("the old ticket is still live at the broker")
+	}
+	if !s.sim.TicketLive(fresh) {
+		t.Error("the new ticket is not live at the broker")
+	}
+}
+
+// cardRemoved: taking the card out ends the session: the page hears
+// cardRemoved and ticketDestroyed and shows it ended, and the host logs the
+// ticket out at the broker. Putting it back is announced too.
+func cardRemoved(t *testing.T, ctx context.Context, s *suite, out string) {
+	page := s.openApp(t, ctx)
+	s.ensureLoggedIn(t, ctx, page, filepath.Join(out, "setup"))
+	ticket := s.ticketOf(t, ctx, page)
+	t.Cleanup(func() { _ = s.card.Insert() })
+	must(t, s.card.Remove())
+	must(t, page.WaitFor(ctx, `document.getElementById("session").textContent === "ended" && document.querySelector('#events li[data-event="cardRemoved"]') !== null && document.querySelector('#events li[data-event="ticketDestroyed"]') !== null`))
+	shot(t, ctx, page, out, "app.png")
+	// The broker logout has no event of its own to wait for: poll the
+	// simulator, bounded.
+	if !s.until(ctx, 10*time.Second, func() bool { return !s.sim.TicketLive(ticket) }) {
+		t.Error("the broker still knows the ticket 10 s after the card was removed")
+	}
+	s.reinsert(t, ctx, page)
+}
+
+// brokerDown: with the broker answering 503, a login fails after the
+// passcode with SERVER_COMM_FAILED on the page, and the window closes.
+func brokerDown(t *testing.T, ctx context.Context, s *suite, out string) {
+	page := s.openApp(t, ctx)
+	s.ensureLoggedOut(t, ctx, page)
+	must(t, s.sim.SetFault(brokersim.Fault{Endpoint: "activate", Kind: brokersim.FaultStatus, Status: 503}))
+	t.Cleanup(s.sim.ClearFaults)
+	prompt := s.startLogin(t, ctx, page)
+	must(t, prompt.Type(ctx, "#passcode", janePIN))
+	must(t, prompt.Click(ctx, "#submit"))
+	must(t, page.WaitFor(ctx, `document.getElementById("error").dataset.code !== undefined`))
+	if code := attr(t, ctx, page, "#error", "code"); code != "SERVER_COMM_FAILED" {
+		t.Errorf("error code %q (%s), want SERVER_COMM_FAILED", code, text(t, ctx, page, "#error"))
+	}
+	must(t, s.b.WaitPromptClosed(ctx))
+	shot(t, ctx, page, out, "app.png")
+}
+
+// cardLocked: a card that was locked elsewhere is put in; a login fails
+// at once with PIN_LOCKED on the page, and no passcode is asked for (a
+// window, if the extension opens one, shows only the locked message).
+func cardLocked(t *testing.T, ctx context.Context, s *suite, out string) {
+	page := s.openApp(t, ctx)
+	s.ensureLoggedOut(t, ctx, page)
+	// Three wrong passcodes in another reader, then into this one.
+	s.reinsertWith(t, ctx, page, s.card.Lock)
+	t.Cleanup(func() { s.unlockCard(t, page) })
+	must(t, page.Click(ctx, "#login"))
+	must(t, page.WaitFor(ctx, `document.getElementById("error").dataset.code !== undefined`))
+	if code := attr(t, ctx, page, "#error", "code"); code != "PIN_LOCKED" {
+		t.Errorf("error code %q (%s), want PIN_LOCKED", code, text(t, ctx, page, "#error"))
+	}
+	// The extension may show the locked message in its window (it does
+	// when the host's locked prompt reaches it before the refusal); if it
+	// does, the window must not ask for the passcode.
+	if s.b.PromptOpen() {
+		prompt, err := s.b.WaitPrompt(ctx)
+		must(t, err)
+		must(t, prompt.WaitFor(ctx, `!document.getElementById("locked").hidden && document.getElementById("pin-section").hidden`))
+		shot(t, ctx, prompt, out, "locked.png")
+		must(t, prompt.Click(ctx, "#cancel"))
+	}
+	must(t, s.b.WaitPromptClosed(ctx))
+	shot(t, ctx, page, out, "app.png")
+}
+
+// threeWrongPasscodes: the third wrong passcode locks the card. The window
+// counts down the attempts, warns before the final try, then shows how to
+// unlock the card; the page gets PIN_LOCKED. Each passcode is typed by the
+// person: the card counts exactly three failures.
+func threeWrongPasscodes(t *testing.T, ctx context.Context, s *suite, out string) {
+	page := s.openApp(t, ctx)
+	s.ensureLoggedOut(t, ctx, page)
+	t.Cleanup(func() { s.unlockCard(t, page) })
+	prompt := s.startLogin(t, ctx, page)
+	for attempt := 1; attempt <= 3; attempt++ {
+		if attempt == 3 {
+			var final bool
+			must(t, prompt.Eval(ctx, `!document.getElementById("final-try").hidden`, &final))
+			if !final {
+				t.Error("no final-try warning before the third passcode")
+			}
+			shot(t, ctx, prompt, out, "final-try.png")
+		}
+		must(t, prompt.Type(ctx, "#passcode", "999999"))
+		must(t, prompt.Click(ctx, "#submit"))
+		if attempt < 3 {
+			want := quote(strings.Repeat("x", 3-attempt))
+			must(t, prompt.WaitFor(ctx, `!document.getElementById("passcode").disabled && document.getElementById("attempts").textContent.includes(String(`+want+`.length))`))
+		}
+	}
+	must(t, prompt.WaitFor(ctx, `!document.getElementById("locked").hidden`))
+	shot(t, ctx, prompt, out, "locked.png")
+	must(t, page.WaitFor(ctx, `document.getElementById("error").dataset.code !== undefined`))
+	if code := attr(t, ctx, page, "#error", "code"); code != "PIN_LOCKED" {
+		t.Errorf("error code %q (%s), want PIN_LOCKED", code, text(t, ctx, page, "#error"))
+	}
+	st, err := s.card.Status()
+	must(t, err)
+	if !st.Locked || st.AttemptsLeft != 0 {
+		t.Errorf("card: locked %v, attempts left %d; want locked after exactly three tries", st.Locked, st.AttemptsLeft)
+	}
+	must(t, prompt.Click(ctx, "#cancel"))
+	must(t, s.b.WaitPromptClosed(ctx))
+}
+
+// unlockCard gives the card back its attempts and reinserts it, since only
+// a new insertion leaves the host's locked state.
+func (s *suite) unlockCard(t *testing.T, page browser.Page) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.card.Unlock(); err != nil {
+		t.Error(err)
+	}
+	s.reinsert(t, ctx, page)
+}
+
+// ensureLoggedIn logs Jane in through the page unless a session shows.
+func (s *suite) ensureLoggedIn(t *testing.T, ctx context.Context, page browser.Page, out string) {
+	t.Helper()
+	if text(t, ctx, page, "#session") == "active" {
+		return
+	}
+	prompt := s.startLogin(t, ctx, page)
+	s.passcodeAndRole(t, ctx, prompt, out)
+	s.expectLoggedIn(t, ctx, page)
+}
+
+// passcodeAndRole types Jane's passcode into the window and picks janeRole.
+func (s *suite) passcodeAndRole(t *testing.T, ctx context.Context, prompt browser.Page, out string) {
+	t.Helper()
+	must(t, prompt.Type(ctx, "#passcode", janePIN))
+	must(t, prompt.Click(ctx, "#submit"))
+	// The same window turns into the role list.
+	must(t, prompt.WaitFor(ctx, `!document.getElementById("role-section").hidden && document.querySelectorAll("#roles input[name=role]").length === 3`))
+	// Continue must be usable once the roles show (it was once left
+	// disabled when roleRequired arrived before the state change).
+	must(t, prompt.WaitFor(ctx, `!document.getElementById("select-role").disabled`))
+	shot(t, ctx, prompt, out, "roles.png")
+	must(t, prompt.Click(ctx, `#roles input[value="`+janeRole.ID+`"]`))
+	must(t, prompt.Click(ctx, "#select-role"))
+	must(t, s.b.WaitPromptClosed(ctx))
+}
+
+// reinsert makes sure the card is in and the host has seen it: it removes
+// it first if needed, so that a locked or changed card is read afresh, and
+// waits for the page to hear cardInserted.
+func (s *suite) reinsert(t *testing.T, ctx context.Context, page browser.Page) {
+	t.Helper()
+	s.reinsertWith(t, ctx, page, nil)
+}
+
+// reinsertWith is reinsert that calls change (when not nil) while the card
+// is out.
+func (s *suite) reinsertWith(t *testing.T, ctx context.Context, page browser.Page, change func() error) {
+	t.Helper()
+	st, err := s.card.Status()
+	must(t, err)
+	if st.Present {
+		must(t, page.Eval(ctx, `document.querySelectorAll('#events li[data-event="cardRemoved"]').forEach((li) => li.remove())`, nil))
+		must(t, s.card.Remove())
+		must(t, page.WaitFor(ctx, `document.querySelector('#events li[data-event="cardRemoved"]') !== null`))
+	}
+	if change != nil {
+		must(t, change())
+	}
+	must(t, page.Eval(ctx, `document.querySelectorAll('#events li[data-event="cardInserted"]').forEach((li) => li.remove())`, nil))
+	must(t, s.card.Insert())
+	must(t, page.WaitFor(ctx, `document.querySelector('#events li[data-event="cardInserted"]') !== null`))
+}
+
+// until checks cond every 50 ms until it holds or limit passes; for
+// conditions no event announces.
+func (s *suite) until(ctx context.Context, limit time.Duration, cond func() bool) bool {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return cond()
+		}
+	}
+	return true
+}
+
+// cancelOnCleanup cancels the window if the scenario ends with it open, so
+// that the next scenario starts from "card present".
+func (s *suite) cancelOnCleanup(t *testing.T, prompt browser.Page) {
 	t.Cleanup(func() {
 		if s.b.PromptOpen() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -259,6 +480,17 @@ func (s *suite) startLogin(t *testing.T, ctx context.Context, page browser.Page)
 			_ = s.b.WaitPromptClosed(ctx)
 		}
 	})
+}
+
+// startLogin clicks "Log in with smartcard" and returns the passcode
+// window once it asks for the passcode. The window is cancelled when the
+// scenario ends with it still open.
+func (s *suite) startLogin(t *testing.T, ctx context.Context, page browser.Page) browser.Page {
+	t.Helper()
+	must(t, page.Click(ctx, "#login"))
+	prompt, err := s.b.WaitPrompt(ctx)
+	must(t, err)
+	s.cancelOnCleanup(t, prompt)
 	must(t, prompt.WaitFor(ctx, `!document.getElementById("pin-section").hidden`))
 	return prompt
 }
