@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { ERROR_CODES, errorBody, isErrorCode, normaliseError, STATES } from "../src/shared/protocol.js";
+import { PIN_TIMEOUT_BOUNDS } from "../src/shared/state.js";
 import { repoRoot } from "./helpers.js";
 
 function goSource(name: string): string {
@@ -80,4 +81,12 @@ test("normaliseError turns anything unknown into INTERNAL", () => {
   // legacyCode always comes from the table, not the sender
   assert.equal(normaliseError({ code: "BUSY", legacyCode: 1 }).legacyCode, 0x80100006);
   assert.equal(isErrorCode("toString"), false);
+});
+
+test("the passcode timeout bounds match host/protocol, so the host never refuses a hello", () => {
+  const src = goSource("messages.go");
+  const min = /MinPINTimeoutSeconds\s*=\s*(\d+)/.exec(src);
+  const max = /MaxPINTimeoutSeconds\s*=\s*(\d+)/.exec(src);
+  assert.ok(min !== null && max !== null, "messages.go: no passcode timeout bounds");
+  assert.deepEqual({ ...PIN_TIMEOUT_BOUNDS }, { min: Number(min[1]), max: Number(max[1]) });
 });

@@ -98,8 +98,12 @@ export interface Policy {
   pinTimeoutSeconds?: number;
 }
 
-/** The bounds on pinTimeoutSeconds. */
-export const PIN_TIMEOUT_BOUNDS = Object.freeze({ min: 10, max: 3600 });
+/**
+ * The bounds on pinTimeoutSeconds: the host's (host/protocol
+ * MinPINTimeoutSeconds and MaxPINTimeoutSeconds). A value outside them would
+ * make the host refuse the whole hello.
+ */
+export const PIN_TIMEOUT_BOUNDS = Object.freeze({ min: 10, max: 600 });
 
 /**
  * Reads the policy from storage.managed's raw value, dropping keys of the
