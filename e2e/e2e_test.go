@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,7 @@ var scenarios = []scenario{
 	{"broker-down", brokerDown},
 	{"card-locked", cardLocked},
 	{"three-wrong-passcodes", threeWrongPasscodes},
+	{"host-killed", hostKilled},
 }
 
 // TestE2E runs every scenario in Chromium, then in Firefox ESR. Each
@@ -385,6 +387,52 @@ func threeWrongPasscodes(t *testing.T, ctx context.Context, s *suite, out string
 	}
 	must(t, prompt.Click(ctx, "#cancel"))
 	must(t, s.b.WaitPromptClosed(ctx))
+}
+
+// hostKilled: when oia-host dies (killed, crashed), the page hears that
+// the session ended, and the next login starts a new host and works.
+func hostKilled(t *testing.T, ctx context.Context, s *suite, out string) {
+	page := s.openApp(t, ctx)
+	s.ensureLoggedIn(t, ctx, page, filepath.Join(out, "setup"))
+	pid := s.hostPID(t)
+	proc, err := os.FindProcess(pid)
+	must(t, err)
+	must(t, proc.Kill())
+	must(t, page.WaitFor(ctx, `document.getElementById("session").textContent === "ended" && document.querySelector('#events li[data-event="ticketDestroyed"]') !== null`))
+	shot(t, ctx, page, out, "ended.png")
+
+	prompt := s.startLogin(t, ctx, page)
+	s.passcodeAndRole(t, ctx, prompt, out)
+	s.expectLoggedIn(t, ctx, page)
+	if again := s.hostPID(t); again == pid {
+		t.Errorf("the host after the kill has the old pid %d", pid)
+	}
+	shot(t, ctx, page, out, "app.png")
+}
+
+// hostPID is the pid of the newest oia-host, from its "start" log line,
+// checked against /proc where there is one.
+func (s *suite) hostPID(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile(s.hostLog)
+	must(t, err)
+	pid := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		var e struct {
+			Msg string `json:"msg"`
+			PID int    `json:"pid"`
+		}
+		if json.Unmarshal([]byte(line), &e) == nil && e.Msg == "start" && e.PID > 0 {
+			pid = e.PID
+		}
+	}
+	if pid == 0 {
+		t.Fatalf("no start line with a pid in %s", s.hostLog)
+	}
+	if exe, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "exe")); err == nil && filepath.Base(exe) != "oia-host" {
+		t.Fatalf("pid %d from the host log is %s, not oia-host", pid, exe)
+	}
+	return pid
 }
 
 // unlockCard gives the card back its attempts and reinserts it, since only
