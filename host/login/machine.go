@@ -34,6 +34,7 @@ package login
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/qmuntal/stateless"
@@ -121,7 +122,19 @@ type Machine struct {
 	deps Deps
 	set  Settings
 	sm   *stateless.StateMachine
-	loop chan func()
+	loop chan item
+
+	// snap is what the polled requests (status, getTicketNoAuth) are
+	// answered from without a trip through the machine's goroutine; it is
+	// published after every change. inflight counts the requests queued
+	// for the machine's goroutine: the fast path is taken only when it is
+	// zero, so a request never overtakes an earlier one from the stream.
+	snap     atomic.Pointer[snapshot]
+	inflight atomic.Int64
+	// replies made during a closure, sent once it has ended and the
+	// snapshot shows its effect: a client that acts on a reply never sees
+	// the state from before it.
+	replies []func()
 
 	// Everything below is owned by the Run goroutine.
 	token      *card.Token
@@ -172,8 +185,9 @@ func New(deps Deps, set Settings) *Machine {
 	if set.PINTimeout == 0 {
 		set.PINTimeout = 120 * time.Second
 	}
-	m := &Machine{deps: deps, set: set, loop: make(chan func(), 256)}
+	m := &Machine{deps: deps, set: set, loop: make(chan item, 256)}
 	m.sm = m.build()
+	m.publish()
 	return m
 }
 
@@ -270,16 +284,37 @@ func (m *Machine) Run(ctx context.Context) {
 		case <-ctx.Done():
 			m.shutdown()
 			return
-		case f := <-m.loop:
-			f()
+		case it := <-m.loop:
+			it.f()
+			m.publish()
+			m.flushReplies()
+			if it.request {
+				m.inflight.Add(-1)
+			}
 		}
 	}
+}
+
+// flushReplies sends the replies held back during the last closure.
+func (m *Machine) flushReplies() {
+	rs := m.replies
+	m.replies = nil
+	for _, r := range rs {
+		r()
+	}
+}
+
+// item is a closure for the machine's goroutine; request marks the ones
+// Handle queued, which inflight counts.
+type item struct {
+	f       func()
+	request bool
 }
 
 // post runs f on the machine's goroutine. It blocks while the loop's queue is
 // full, which pushes back on the reader of the native-messaging stream
 // rather than growing without bound.
-func (m *Machine) post(f func()) { m.loop <- f }
+func (m *Machine) post(f func()) { m.loop <- item{f: f} }
 
 // State returns the current state. Only for the machine's goroutine and
 // tests that have stopped it.
@@ -850,6 +885,7 @@ func (m *Machine) shutdown() {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+	m.flushReplies()
 }
 
 // TerminalOrigin is the origin `oia login` gives its login request. Like an

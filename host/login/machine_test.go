@@ -605,3 +605,27 @@ func TestMachine_PINPad(t *testing.T) {
 		t.Errorf("PIN pad prompt = %+v", p)
 	}
 }
+
+// TestMachine_PolledRequestsKeepStreamOrder: the fast path for status and
+// getTicketNoAuth must never let a poll overtake an earlier request still
+// queued for the machine, or a page could get a ticket after asking to
+// destroy it.
+func TestMachine_PolledRequestsKeepStreamOrder(t *testing.T) {
+	h := newHarness(t, 1, true)
+	insertCard(h)
+	sendPIN("123456", "")(h)
+	h.waitState(protocol.StateLoggedIn)
+	if r := h.result(h.request(protocol.ReqGetTicketNoAuth, nil)); r.Err != nil {
+		t.Fatalf("poll while logged in: %+v", r.Err)
+	}
+	destroyed := h.request(protocol.ReqDestroyTicket, nil)
+	poll := h.request(protocol.ReqGetTicketNoAuth, nil) // sent before the destroy is answered
+	if got := codeOf(h.result(poll)); got != protocol.CodeTicketNotAvailable {
+		t.Errorf("a poll right after destroyTicket got %q, want TICKET_NOT_AVAILABLE", got)
+	}
+	h.result(destroyed)
+	st := h.result(h.request(protocol.ReqStatus, nil)).Body.(protocol.StatusBody)
+	if st.State != protocol.StateCardPresent || st.User != nil {
+		t.Errorf("status after destroy: %+v", st)
+	}
+}

@@ -6,14 +6,65 @@ package login
 import (
 	"time"
 
+	"github.com/openidentityagent/oia/host/origin"
 	"github.com/openidentityagent/oia/host/protocol"
 )
 
 // Handle queues a request from the extension. reply is called exactly once,
 // on the machine's goroutine, possibly much later (a getTicket waits for
 // the login it starts). Handle blocks while the machine's queue is full.
+//
+// The polled requests, status and getTicketNoAuth, are answered at once on
+// the caller's goroutine from the machine's last published snapshot when no
+// earlier request is still queued: legacy pages poll, and this saves each
+// poll a trip through the machine's goroutine.
 func (m *Machine) Handle(req protocol.Request, reply func(protocol.Result)) {
-	m.post(func() { m.handle(req, reply) })
+	if (req.Type == protocol.ReqStatus || req.Type == protocol.ReqGetTicketNoAuth) && m.inflight.Load() == 0 {
+		reply(m.snap.Load().answer(req, m.set.Origins))
+		return
+	}
+	m.inflight.Add(1)
+	held := func(res protocol.Result) { m.replies = append(m.replies, func() { reply(res) }) }
+	m.loop <- item{f: func() { m.handle(req, held) }, request: true}
+}
+
+// snapshot is the machine's state as the polled requests see it. It is
+// immutable once published.
+type snapshot struct {
+	state   protocol.State
+	card    protocol.Card
+	pin     *protocol.PINPrompt
+	session protocol.Session
+	ticket  string // only when logged in
+}
+
+// publish records the current state for the fast path. Only the machine's
+// goroutine calls it (and New, before that goroutine exists).
+func (m *Machine) publish() {
+	s := &snapshot{state: m.State(), card: m.cardInfo(), session: m.session()}
+	if s.state == protocol.StateAwaitingPIN || s.state == protocol.StateLocked {
+		p := m.pinPrompt()
+		s.pin = &p
+	}
+	if s.state == protocol.StateLoggedIn && m.bsess != nil {
+		s.ticket = m.bsess.Ticket
+	}
+	m.snap.Store(s)
+}
+
+// answer answers status or getTicketNoAuth from the snapshot, by the same
+// rules as handle.
+func (s *snapshot) answer(req protocol.Request, origins origin.List) protocol.Result {
+	if req.Type == protocol.ReqStatus {
+		return protocol.OK(req.ID, protocol.StatusBody{State: s.state, Card: s.card, PIN: s.pin, Session: s.session})
+	}
+	if !origins.Allows(req.Origin) {
+		return protocol.Fail(req.ID, protocol.New(protocol.CodeOriginNotAllowed))
+	}
+	if s.state != protocol.StateLoggedIn || s.ticket == "" {
+		return protocol.Fail(req.ID, protocol.New(protocol.CodeTicketNotAvailable))
+	}
+	return protocol.OK(req.ID, protocol.TicketBody{Ticket: s.ticket, Session: s.session})
 }
 
 // Hello answers the hello handshake; it runs on the machine's goroutine via
