@@ -31,6 +31,10 @@ help:
 	@echo "make build   build the commands into $(BIN)/"
 	@echo "make lint    go vet, staticcheck, cross-OS vet, extension lint"
 	@echo "make fuzz    run every fuzz target for FUZZTIME (default 30s)"
+	@echo "make e2e     only the end-to-end tests in Chromium and Firefox ESR"
+	@echo "make bench   the speed and memory figures beside their references"
+	@echo "make docs    the state-machine picture from the code"
+	@echo "make package every installable artefact into $(BUILD)/dist/"
 	@echo "make clean   remove $(BUILD)/"
 
 include $(sort $(wildcard mk/*.mk))
