@@ -549,11 +549,12 @@ func (m *Machine) timeout() {
 	if !m.can(trTimeout) {
 		return
 	}
-	m.deps.Log.WithField("state", m.State()).Info("prompt timed out")
 	m.endFlow()
-	m.failWaiters(protocol.New(protocol.CodeTimeout))
 	m.lastErr = ""
-	m.fire(trTimeout)
+	// A timed-out prompt is a failed login flow (docs/protocol.md §3.4):
+	// the extension hears it as an error event and closes its window, as
+	// it does for every other failure.
+	m.fail(trTimeout, protocol.New(protocol.CodeTimeout))
 }
 
 func (m *Machine) enterVerifying(context.Context, ...any) error {

@@ -408,7 +408,8 @@ func TestMachine_Scenarios(t *testing.T) {
 			steps:     []step{insertCard, expectState(protocol.StateAwaitingPIN), func(h *harness) { h.clock.fireAll() }, expectState(protocol.StateCardPresent)},
 			want:      protocol.StateCardPresent,
 			wantCalls: []string{"card.Open"},
-			wantEv:    []string{"cardInserted", "pinRequired"},
+			// The error event tells the extension to close its window.
+			wantEv: []string{"cardInserted", "pinRequired", "error"},
 		},
 		{
 			name:  "the broker is down: failed, and the card was logged out",
