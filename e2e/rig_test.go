@@ -159,6 +159,24 @@ type suite struct {
 // and oia-host registered for it in the fresh profile.
 func (r *rig) launch(t *testing.T, browserName string) *suite {
 	t.Helper()
+	return r.launchWith(t, browserName, launchOptions{})
+}
+
+// launchOptions vary a launch for the scenarios that need a browser of
+// their own.
+type launchOptions struct {
+	// config changes the host configuration before it is written.
+	config func(cfg map[string]any)
+	// noHost leaves oia-host unregistered in the profile (no oia install).
+	noHost bool
+	// readyURL is the allowed page the launch waits on; default the app.
+	// "-" does not wait.
+	readyURL string
+}
+
+// launchWith is launch with o.
+func (r *rig) launchWith(t *testing.T, browserName string, o launchOptions) *suite {
+	t.Helper()
 	ext := filepath.Join(repoRoot(t), "build", map[string]string{"chromium": "chrome", "firefox": "firefox"}[browserName])
 	if _, err := os.Stat(filepath.Join(ext, "manifest.json")); err != nil {
 		t.Skipf("the extension %s is not built: run make extension", ext)
@@ -186,6 +204,9 @@ func (r *rig) launch(t *testing.T, browserName string) *suite {
 		"logFile":              s.hostLog,
 		"logLevel":             "debug",
 	}
+	if o.config != nil {
+		o.config(cfg)
+	}
 	b, _ := json.Marshal(cfg)
 	cfgPath := filepath.Join(dir, "oia.json")
 	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
@@ -202,6 +223,9 @@ func (r *rig) launch(t *testing.T, browserName string) *suite {
 		RootCA:    r.rootPEM,
 		Env:       env,
 		Setup: func(home, profile string) error {
+			if o.noHost {
+				return nil
+			}
 			args := []string{"install", "--host", filepath.Join(r.bin, "oia-host"), "--browser", browserName, "--force"}
 			if browserName == "chromium" {
 				args = append(args, "--chromium-user-data-dir", profile)
@@ -246,7 +270,13 @@ func (r *rig) launch(t *testing.T, browserName string) *suite {
 	if _, err := s.b.WaitExtension(ctx); err != nil {
 		t.Fatal(err)
 	}
-	s.waitReady(t, ctx)
+	switch o.readyURL {
+	case "-":
+	case "":
+		s.waitReady(t, ctx, s.app.URL())
+	default:
+		s.waitReady(t, ctx, o.readyURL)
+	}
 	return s
 }
 
@@ -257,10 +287,10 @@ func (r *rig) launch(t *testing.T, browserName string) *suite {
 // and a scenario would see NO_EXTENSION. The page asks with the page
 // library's isAvailable, the public detection of docs/protocol.md §2.4;
 // the content script comes into the open page when the list arrives.
-func (s *suite) waitReady(t *testing.T, ctx context.Context) {
+func (s *suite) waitReady(t *testing.T, ctx context.Context, origin string) {
 	t.Helper()
 	start := time.Now()
-	page, err := s.b.NewPage(ctx, s.app.URL()+"/")
+	page, err := s.b.NewPage(ctx, origin+"/")
 	must(t, err)
 	defer page.Close(ctx)
 	if err := page.Eval(ctx, `(async () => {
@@ -268,7 +298,7 @@ func (s *suite) waitReady(t *testing.T, ctx context.Context) {
 		while (!(await oia.isAvailable(250))) { /* each try waits 250 ms for an answer */ }
 		return true;
 	})()`, nil); err != nil {
-		t.Fatalf("the extension never answered on %s: %v", s.app.URL(), err)
+		t.Fatalf("the extension never answered on %s: %v", origin, err)
 	}
 	t.Logf("%s: the extension answered %s after launch", s.name, time.Since(start).Round(time.Millisecond))
 }
