@@ -28,6 +28,7 @@ var scenarios = []scenario{
 	{"full-login", fullLogin},
 	{"second-tab-no-auth", secondTabNoAuth},
 	{"wrong-passcode", wrongPasscode},
+	{"wrong-then-right", wrongThenRight},
 	{"cancel", cancelPrompt},
 	{"disallowed-host", disallowedHost},
 	{"disallowed-port", disallowedPort},
@@ -163,6 +164,37 @@ func wrongPasscode(t *testing.T, ctx context.Context, s *suite, out string) {
 		t.Errorf("the card has %d attempts left, want 2: exactly one wrong passcode was tried", st.AttemptsLeft)
 	}
 	s.cancel(t, ctx, page, prompt)
+}
+
+// wrongThenRight: after a wrong passcode the window shows two attempts
+// left and stays open; the right passcode then logs in, and the card's
+// counter is back to three (a correct passcode resets it).
+func wrongThenRight(t *testing.T, ctx context.Context, s *suite, out string) {
+	page := s.openApp(t, ctx)
+	s.ensureLoggedOut(t, ctx, page)
+	// Start from a full counter (wrong-passcode, before, leaves it at 2):
+	// reset the card as the RA would, and put it back in.
+	st, err := s.card.Status()
+	must(t, err)
+	if st.AttemptsLeft != 3 {
+		s.unlockCard(t, page)
+	}
+	prompt := s.startLogin(t, ctx, page)
+	must(t, prompt.Type(ctx, "#passcode", "999999"))
+	must(t, prompt.Click(ctx, "#submit"))
+	must(t, prompt.WaitFor(ctx, `!document.getElementById("error-summary").hidden && !document.getElementById("passcode").disabled`))
+	if got := text(t, ctx, prompt, "#attempts"); !strings.Contains(got, "2") {
+		t.Errorf("#attempts = %q, want 2 attempts left", got)
+	}
+	shot(t, ctx, prompt, out, "passcode-wrong.png")
+	s.passcodeAndRole(t, ctx, prompt, out)
+	s.expectLoggedIn(t, ctx, page)
+	shot(t, ctx, page, out, "app.png")
+	st, err = s.card.Status()
+	must(t, err)
+	if st.AttemptsLeft != 3 {
+		t.Errorf("the card has %d attempts left after the right passcode, want 3", st.AttemptsLeft)
+	}
 }
 
 // cancelPrompt: cancelling the passcode window fails the page's request
