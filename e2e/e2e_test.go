@@ -15,6 +15,7 @@ import (
 
 	"github.com/openidentityagent/oia/e2e/brokersim"
 	"github.com/openidentityagent/oia/e2e/browser"
+	"github.com/openidentityagent/oia/e2e/vcard"
 )
 
 // scenario is one end-to-end case, run in each browser in the order of
@@ -39,6 +40,8 @@ var scenarios = []scenario{
 	{"card-locked", cardLocked},
 	{"three-wrong-passcodes", threeWrongPasscodes},
 	{"host-killed", hostKilled},
+	{"card-swapped", cardSwapped},
+	{"pin-pad", pinPad},
 }
 
 // TestE2E runs every scenario in Chromium, then in Firefox ESR. Each
@@ -439,6 +442,81 @@ func hostKilled(t *testing.T, ctx context.Context, s *suite, out string) {
 	if again := s.hostPID(t); again == pid {
 		t.Errorf("the host after the kill has the old pid %d", pid)
 	}
+	shot(t, ctx, page, out, "app.png")
+}
+
+// cardSwapped: another card put in without the host seeing the reader
+// empty (a new serial and key: another person's card) ends the session:
+// the page hears ticketDestroyed and shows it ended, the host logged a
+// swap (its ticketDestroyed reason is then cardSwapped; pages get no
+// reason, docs/protocol.md §2.3), and the broker forgets the ticket.
+// Jane's own card goes back in afterwards.
+func cardSwapped(t *testing.T, ctx context.Context, s *suite, out string) {
+	page := s.openApp(t, ctx)
+	s.ensureLoggedIn(t, ctx, page, filepath.Join(out, "setup"))
+	ticket := s.ticketOf(t, ctx, page)
+	other, err := s.pki.IssueUser("555000999888", "Sam Other")
+	must(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		// Jane's card goes in while the reader is seen empty: a swap
+		// straight back could hide the removal from the host's poll.
+		s.reinsertWith(t, ctx, page, func() error {
+			if err := s.card.Swap(vcard.SwapOptions{User: s.jane}); err != nil {
+				return err
+			}
+			return s.card.Remove()
+		})
+	})
+	must(t, page.Eval(ctx, `document.querySelectorAll('#events li[data-event="cardInserted"]').forEach((li) => li.remove())`, nil))
+	must(t, s.card.Swap(vcard.SwapOptions{User: other}))
+	// All of the swap's events: the session ended, the old card went, the
+	// new one came.
+	must(t, page.WaitFor(ctx, `document.getElementById("session").textContent === "ended" && ["ticketDestroyed", "cardRemoved", "cardInserted"].every((e) => document.querySelector('#events li[data-event="' + e + '"]') !== null)`))
+	shot(t, ctx, page, out, "app.png")
+	if !s.until(ctx, 10*time.Second, func() bool { return !s.sim.TicketLive(ticket) }) {
+		t.Error("the broker still knows the ticket 10 s after the card was swapped")
+	}
+	log, err := os.ReadFile(s.hostLog)
+	must(t, err)
+	// The host saw a swap (a new card in place), not an empty reader.
+	if !strings.Contains(string(log), `"event":"swapped"`) {
+		t.Error(`the host log has no card event "swapped"`)
+	}
+}
+
+// pinPad: a reader with a PIN pad. The window asks for the passcode on
+// the reader's keypad, with a countdown, and has no passcode field to type
+// into; the passcode entered on the keypad logs in, and the role is chosen
+// in the same window.
+func pinPad(t *testing.T, ctx context.Context, s *suite, out string) {
+	page := s.openApp(t, ctx)
+	s.ensureLoggedOut(t, ctx, page)
+	s.reinsertWith(t, ctx, page, func() error { return s.card.SetPINPad(true, 30*time.Second) })
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		s.reinsertWith(t, ctx, page, func() error { return s.card.SetPINPad(false, 0) })
+	})
+	must(t, page.Click(ctx, "#login"))
+	prompt, err := s.b.WaitPrompt(ctx)
+	must(t, err)
+	s.cancelOnCleanup(t, prompt)
+	must(t, prompt.WaitFor(ctx, `!document.getElementById("pinpad").hidden && /\d/.test(document.getElementById("countdown").textContent)`))
+	var fieldShown bool
+	must(t, prompt.Eval(ctx, `!document.getElementById("pin-section").hidden && document.getElementById("passcode").offsetParent !== null`, &fieldShown))
+	if fieldShown {
+		t.Error("the window offers a passcode field for a PIN pad reader")
+	}
+	shot(t, ctx, prompt, out, "pinpad.png")
+	must(t, s.card.PINPadEnter(ctx, janePIN))
+	must(t, prompt.WaitFor(ctx, `!document.getElementById("role-section").hidden && !document.getElementById("select-role").disabled`))
+	shot(t, ctx, prompt, out, "roles.png")
+	must(t, prompt.Click(ctx, `#roles input[value="`+janeRole.ID+`"]`))
+	must(t, prompt.Click(ctx, "#select-role"))
+	must(t, s.b.WaitPromptClosed(ctx))
+	s.expectLoggedIn(t, ctx, page)
 	shot(t, ctx, page, out, "app.png")
 }
 
