@@ -51,8 +51,15 @@ build: deps $(BUILD_DEPS)
 # the Go tests with the race detector. It ends with the go test summary.
 test: build $(TEST_DEPS) test-go
 
+# The packages that start real browsers run one at a time, after the rest:
+# the enterprise-policy scenario writes a machine-wide browser policy for a
+# few seconds, which any other browser running then would also obey.
+BROWSER_PKGS := ./e2e ./e2e/browser ./e2e/demo
+TEST_ENV     := OIA_BIN=$(abspath $(BIN)) OIA_LIB=$(abspath $(BUILD)/lib)
+
 test-go:
-	OIA_BIN=$(abspath $(BIN)) OIA_LIB=$(abspath $(BUILD)/lib) $(GO) test -race -count=1 -timeout 20m ./...
+	$(TEST_ENV) $(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v -E '/e2e(/browser|/demo)?$$')
+	$(TEST_ENV) $(GO) test -race -count=1 -timeout 20m -p 1 $(BROWSER_PKGS)
 
 lint: deps $(LINT_DEPS)
 	$(GO) vet ./...
