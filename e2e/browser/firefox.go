@@ -52,7 +52,7 @@ func LaunchFirefox(ctx context.Context, o Options) (Browser, error) {
 	if err := o.check(FirefoxPath); err != nil {
 		return nil, err
 	}
-	addonID, err := geckoID(o.Extension)
+	addonID, err := GeckoID(o.Extension)
 	if err != nil {
 		return nil, err
 	}
@@ -157,8 +157,9 @@ func (f *firefox) connect(ctx context.Context, wsURL string) error {
 	return nil
 }
 
-// geckoID reads browser_specific_settings.gecko.id from the manifest.
-func geckoID(dir string) (string, error) {
+// GeckoID reads an unpacked extension's Firefox add-on id
+// (browser_specific_settings.gecko.id) from its manifest.
+func GeckoID(dir string) (string, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err != nil {
 		return "", fmt.Errorf("browser: extension manifest: %w", err)

@@ -32,7 +32,7 @@ func TestDemoHeadless(t *testing.T) {
 	if err := browser.Available(browser.ChromiumPath); err != nil {
 		t.Skipf("%v", err)
 	}
-	root, err := findRoot(".")
+	root, err := sampleapp.RepoRoot(".")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ package main
 import (
 	"archive/zip"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -184,7 +183,7 @@ func firefoxHeaded(s *stack, profile, startURL string) (*exec.Cmd, error) {
 	if err := browser.Available(browser.FirefoxPath); err != nil {
 		return nil, err
 	}
-	id, err := geckoID(s.ext)
+	id, err := browser.GeckoID(s.ext)
 	if err != nil {
 		return nil, err
 	}
@@ -207,29 +206,6 @@ func firefoxHeaded(s *stack, profile, startURL string) (*exec.Cmd, error) {
 		return nil, err
 	}
 	return exec.Command(browser.FirefoxPath, "--no-remote", "--profile", profile, startURL), nil
-}
-
-// geckoID reads browser_specific_settings.gecko.id from the extension's
-// manifest: the name its .xpi must have in the profile.
-func geckoID(ext string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(ext, "manifest.json"))
-	if err != nil {
-		return "", err
-	}
-	var m struct {
-		BSS struct {
-			Gecko struct {
-				ID string `json:"id"`
-			} `json:"gecko"`
-		} `json:"browser_specific_settings"`
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		return "", fmt.Errorf("extension manifest: %w", err)
-	}
-	if m.BSS.Gecko.ID == "" {
-		return "", errors.New("the Firefox extension's manifest has no gecko id: rebuild it with make extension")
-	}
-	return m.BSS.Gecko.ID, nil
 }
 
 // zipDir writes the files under dir into a zip archive at dst, with

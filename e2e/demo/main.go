@@ -36,6 +36,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/openidentityagent/oia/e2e/sampleapp"
 )
 
 func main() { os.Exit(run()) }
@@ -95,7 +97,7 @@ type Config struct {
 
 // parseFlags reads the flags, with defaults from the environment (getenv).
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
-	root, err := findRoot(".")
+	root, err := sampleapp.RepoRoot(".")
 	if err != nil {
 		return Config{}, err
 	}
@@ -144,23 +146,4 @@ func browserFromEnv(v string) (name, warning string) {
 		return chromium, ""
 	}
 	return chromium, fmt.Sprintf("BROWSER=%q is neither chromium nor firefox: using chromium (set BROWSER=firefox for Firefox ESR)", v)
-}
-
-// findRoot returns the repository root: dir or its nearest parent holding
-// go.mod.
-func findRoot(dir string) (string, error) {
-	d, err := filepath.Abs(dir)
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", fmt.Errorf("no go.mod above %s: run the demo from inside the repository (make demo)", dir)
-		}
-		d = parent
-	}
 }

@@ -288,14 +288,17 @@ func Run(ctx context.Context, opts Options, ready func(*Server)) error {
 // repository that holds dir (searching dir and its parents for go.mod), so
 // that tests and the demo started anywhere in the tree find it.
 func FindPageLibrary(dir string) (string, error) {
-	root, err := repoRoot(dir)
+	root, err := RepoRoot(dir)
 	if err != nil {
 		return "", err
 	}
 	return filepath.Join(root, filepath.FromSlash(PageLibraryPath)), nil
 }
 
-func repoRoot(dir string) (string, error) {
+// RepoRoot returns the repository root: dir or its nearest parent holding
+// go.mod. The sample app serves the page library from there, and the demo
+// finds the built commands and extension the same way.
+func RepoRoot(dir string) (string, error) {
 	d, err := filepath.Abs(dir)
 	if err != nil {
 		return "", err
