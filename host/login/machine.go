@@ -131,9 +131,9 @@ type Machine struct {
 	// zero, so a request never overtakes an earlier one from the stream.
 	snap     atomic.Pointer[snapshot]
 	inflight atomic.Int64
-	// replies made during a closure, sent once it has ended and the
-	// snapshot shows its effect: a client that acts on a reply never sees
-	// the state from before it.
+	// replies and events made during a closure, in order, sent once it
+	// has ended and the snapshot shows its effect: a client that acts on a
+	// reply or an event never reads the state from before it.
 	replies []func()
 
 	// Everything below is owned by the Run goroutine.
@@ -186,6 +186,10 @@ func New(deps Deps, set Settings) *Machine {
 		set.PINTimeout = 120 * time.Second
 	}
 	m := &Machine{deps: deps, set: set, loop: make(chan item, 256)}
+	// Events are made on the machine's goroutine, inside closures: hold
+	// them with the replies until the closure's change is published.
+	notify := deps.Notify
+	m.deps.Notify = func(ev protocol.Event) { m.replies = append(m.replies, func() { notify(ev) }) }
 	m.sm = m.build()
 	m.publish()
 	return m
@@ -295,7 +299,8 @@ func (m *Machine) Run(ctx context.Context) {
 	}
 }
 
-// flushReplies sends the replies held back during the last closure.
+// flushReplies sends the replies and events held back during the last
+// closure, in the order they were made.
 func (m *Machine) flushReplies() {
 	rs := m.replies
 	m.replies = nil

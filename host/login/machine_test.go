@@ -630,3 +630,28 @@ func TestMachine_PolledRequestsKeepStreamOrder(t *testing.T) {
 		t.Errorf("status after destroy: %+v", st)
 	}
 }
+
+// TestMachine_EventsFollowTheSnapshot: a client that acts on an event must
+// never read the state from before it through the polled fast path (the e2e
+// fault tests re-insert a card as soon as they see cardRemoved, then poll).
+func TestMachine_EventsFollowTheSnapshot(t *testing.T) {
+	for range 50 {
+		h := newHarness(t, 1, false)
+		insertCard(h)
+		h.waitState(protocol.StateCardPresent)
+		seen := make(chan struct{})
+		go func() {
+			for !slices.Contains(h.eventNames(), string(protocol.EvCardRemoved)) {
+				time.Sleep(50 * time.Microsecond)
+			}
+			close(seen)
+		}()
+		h.remove()
+		<-seen
+		st := h.result(h.request(protocol.ReqStatus, nil)).Body.(protocol.StatusBody)
+		if st.Card.Present || st.State != protocol.StateNoCard {
+			t.Fatalf("status right after cardRemoved: %+v", st)
+		}
+		h.cancel()
+	}
+}
