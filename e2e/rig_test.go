@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	e2erig "github.com/openidentityagent/oia/e2e/rig"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,35 +41,22 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
-var (
-	binOnce sync.Once
-	binDir  string
-	binErr  error
-)
-
 // commands returns the directory holding oia-host and oia: $OIA_BIN when
-// make built them, else a temporary directory they are built into once.
+// make built them, else the directory e2e/rig.Binary builds them into.
 func commands(t *testing.T) string {
 	t.Helper()
-	if d := os.Getenv("OIA_BIN"); d != "" {
-		if _, err := os.Stat(filepath.Join(d, "oia-host")); err == nil {
-			return d
-		}
+	host, err := e2erig.Binary("oia-host")
+	if err != nil {
+		t.Fatal(err)
 	}
-	binOnce.Do(func() {
-		if binDir, binErr = os.MkdirTemp("", "oia-e2e-bin"); binErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", binDir+string(filepath.Separator), "./host/cmd/oia-host", "./installer/cmd/oia")
-		cmd.Dir = filepath.Join(repoRoot(t))
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binErr = errors.New("go build oia-host oia: " + err.Error() + "\n" + string(out))
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
+	oia, err := e2erig.Binary("oia")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return binDir
+	if filepath.Dir(host) != filepath.Dir(oia) {
+		t.Fatalf("oia-host (%s) and oia (%s) are not side by side: set OIA_BIN to a folder holding both", host, oia)
+	}
+	return filepath.Dir(host)
 }
 
 // rig is what both browsers share: the test PKI, the broker simulator and

@@ -6,18 +6,18 @@ package bench
 import (
 	"bytes"
 	"context"
+	"github.com/openidentityagent/oia/e2e/rig"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/openidentityagent/oia/e2e/load"
 	"github.com/openidentityagent/oia/e2e/vcard"
 )
 
 // TestRun_Small runs every measurement with tiny counts: make bench's
 // driver works and prints each figure, with a value or a reason.
 func TestRun_Small(t *testing.T) {
-	bin, err := load.Binary("oia-host")
+	bin, err := rig.Binary("oia-host")
 	if err != nil {
 		t.Fatal(err)
 	}

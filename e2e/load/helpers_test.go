@@ -5,6 +5,7 @@ package load
 
 import (
 	"context"
+	e2erig "github.com/openidentityagent/oia/e2e/rig"
 	"testing"
 	"time"
 
@@ -24,7 +25,7 @@ func ctxFor(t *testing.T) context.Context {
 
 func hostBin(t *testing.T) string {
 	t.Helper()
-	p, err := Binary("oia-host")
+	p, err := e2erig.Binary("oia-host")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -325,47 +324,6 @@ func (h *Host) Exited() bool {
 	default:
 		return false
 	}
-}
-
-// ErrNotFound is returned by [Binary] when a command cannot be found or built.
-var ErrNotFound = errors.New("load: command not found")
-
-var (
-	buildMu    sync.Mutex
-	buildCache = map[string]string{}
-)
-
-// Binary returns the path of a command of this module: $OIA_BIN/<name> when
-// `make test` built it, else one built now with `go build` into a
-// temporary directory (once per process). The package name is
-// ./host/cmd/<name> or ./e2e/cmd/<name> from the module root.
-func Binary(name string) (string, error) {
-	if dir := os.Getenv("OIA_BIN"); dir != "" {
-		p := filepath.Join(dir, name)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	if p, ok := buildCache[name]; ok {
-		return p, nil
-	}
-	dir, err := os.MkdirTemp("", "oia-load-bin")
-	if err != nil {
-		return "", err
-	}
-	p := filepath.Join(dir, name)
-	var lastErr error
-	for _, pkg := range []string{"host/cmd/", "e2e/cmd/"} {
-		out, err := exec.Command("go", "build", "-o", p, "github.com/openidentityagent/oia/"+pkg+name).CombinedOutput()
-		if err == nil {
-			buildCache[name] = p
-			return p, nil
-		}
-		lastErr = fmt.Errorf("%w: go build %s: %v\n%s", ErrNotFound, name, err, out)
-	}
-	return "", lastErr
 }
 
 // syncBuffer is a bytes.Buffer safe for the writer exec starts and readers.

@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,40 +28,15 @@ import (
 
 const devCaller = "chrome-extension://jojkkadnmnpkbklmagcdhigmbdlcaoha/"
 
-var (
-	buildOnce sync.Once
-	hostPath  string
-	buildErr  error
-)
-
-// hostBinary returns the built oia-host: $OIA_BIN/oia-host when make test
-// built it, else one built now.
+// hostBinary returns the built oia-host (e2e/rig.Binary).
 func hostBinary(t *testing.T) string {
 	t.Helper()
-	if dir := os.Getenv("OIA_BIN"); dir != "" {
-		if p := filepath.Join(dir, "oia-host"); fileExists(p) {
-			return p
-		}
+	p, err := rig.Binary("oia-host")
+	if err != nil {
+		t.Fatal(err)
 	}
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "oia-host-test")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		hostPath = filepath.Join(dir, "oia-host")
-		out, err := exec.Command("go", "build", "-o", hostPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return hostPath
+	return p
 }
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // host is a running oia-host, spoken to over real pipes as a browser would.
 type host struct {

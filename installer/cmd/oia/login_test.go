@@ -6,7 +6,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -64,11 +63,9 @@ func TestLogin_Tmux(t *testing.T) {
 		t.Skip("tmux is not installed (scripts/deps.sh installs it)")
 	}
 	_, _, env := loginRig(t)
-	bin := filepath.Join(t.TempDir(), "oia")
-	if dir := os.Getenv("OIA_BIN"); dir != "" && fileExists(filepath.Join(dir, "oia")) {
-		bin = filepath.Join(dir, "oia")
-	} else if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := rig.Binary("oia")
+	if err != nil {
+		t.Fatal(err)
 	}
 	session := "oia-login-test-" + filepath.Base(t.TempDir())
 	args := []string{"new-session", "-d", "-s", session, "-x", "160", "-y", "40"}
@@ -108,5 +105,3 @@ func TestLogin_Tmux(t *testing.T) {
 		t.Errorf("no login shown:\n%s", s)
 	}
 }
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
