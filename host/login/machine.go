@@ -206,7 +206,6 @@ func (m *Machine) build() *stateless.StateMachine {
 	sm := stateless.NewStateMachineWithMode(protocol.StateNoCard, stateless.FiringQueued)
 
 	sm.Configure(protocol.StateNoCard).
-		OnEntry(m.enterNoCard).
 		Permit(trCardInserted, protocol.StateCardPresent).
 		Ignore(trCardRemoved)
 
@@ -383,8 +382,6 @@ func (m *Machine) removeCard(reason string) {
 	m.deps.Notify(protocol.Event{Name: protocol.EvCardRemoved})
 	m.fire(trCardRemoved)
 }
-
-func (m *Machine) enterNoCard(context.Context, ...any) error { return nil }
 
 // startFlow begins a new unit of worker work and returns its number and
 // context. Results carrying an older number are dropped.
