@@ -424,17 +424,17 @@ func threeWrongPasscodes(t *testing.T, ctx context.Context, s *suite, out string
 }
 
 // closeLocked clicks Cancel on the locked message and waits for the window
-// to close. With nothing left to cancel at the host, the extension closes
-// the window at once, and Chromium may drop the target while the click's
-// own mouse-up is still being answered ("target detached"): that error is
-// the click closing its window, as long as the window does close.
+// to close.
 func (s *suite) closeLocked(t *testing.T, ctx context.Context, prompt browser.Page) {
 	t.Helper()
-	err := prompt.Click(ctx, "#cancel")
-	if err != nil && !strings.Contains(err.Error(), "target detached") {
-		t.Fatal(err)
-	}
-	must(t, s.b.WaitPromptClosed(ctx))
+	s.clickClosing(t, ctx, prompt, "#cancel")
+}
+
+// clickClosing clicks an element whose click closes the extension's window
+// and waits for it to close (browser.ClickClosing).
+func (s *suite) clickClosing(t *testing.T, ctx context.Context, prompt browser.Page, selector string) {
+	t.Helper()
+	must(t, browser.ClickClosing(ctx, s.b, prompt, selector))
 }
 
 // hostKilled: when oia-host dies (killed, crashed), the page hears that
@@ -527,8 +527,7 @@ func pinPad(t *testing.T, ctx context.Context, s *suite, out string) {
 	must(t, prompt.WaitFor(ctx, `!document.getElementById("role-section").hidden && !document.getElementById("select-role").disabled`))
 	shot(t, ctx, prompt, out, "roles.png")
 	must(t, prompt.Click(ctx, `#roles input[value="`+janeRole.ID+`"]`))
-	must(t, prompt.Click(ctx, "#select-role"))
-	must(t, s.b.WaitPromptClosed(ctx))
+	s.clickClosing(t, ctx, prompt, "#select-role")
 	s.expectLoggedIn(t, ctx, page)
 	shot(t, ctx, page, out, "app.png")
 }
@@ -592,8 +591,7 @@ func (s *suite) passcodeAndRole(t *testing.T, ctx context.Context, prompt browse
 	must(t, prompt.WaitFor(ctx, `!document.getElementById("select-role").disabled`))
 	shot(t, ctx, prompt, out, "roles.png")
 	must(t, prompt.Click(ctx, `#roles input[value="`+janeRole.ID+`"]`))
-	must(t, prompt.Click(ctx, "#select-role"))
-	must(t, s.b.WaitPromptClosed(ctx))
+	s.clickClosing(t, ctx, prompt, "#select-role")
 }
 
 // reinsert makes sure the card is in and the host has seen it: it removes
@@ -669,8 +667,7 @@ func (s *suite) startLogin(t *testing.T, ctx context.Context, page browser.Page)
 // cancel clicks Cancel in the window and expects USER_ABORT on the page.
 func (s *suite) cancel(t *testing.T, ctx context.Context, page, prompt browser.Page) {
 	t.Helper()
-	must(t, prompt.Click(ctx, "#cancel"))
-	must(t, s.b.WaitPromptClosed(ctx))
+	s.clickClosing(t, ctx, prompt, "#cancel")
 	must(t, page.WaitFor(ctx, `document.getElementById("error").dataset.code !== undefined`))
 	if code := attr(t, ctx, page, "#error", "code"); code != "USER_ABORT" {
 		t.Errorf("after cancel: error code %q (%s), want USER_ABORT", code, text(t, ctx, page, "#error"))

@@ -195,10 +195,7 @@ func runHeadless(ctx context.Context, s *stack, r *reporter) (err error) {
 		if err := prompt.Click(ctx, `#roles input[value="`+chosen.ID+`"]`); err != nil {
 			return err
 		}
-		if err := prompt.Click(ctx, "#select-role"); err != nil {
-			return err
-		}
-		return b.WaitPromptClosed(ctx)
+		return browser.ClickClosing(ctx, b, prompt, "#select-role")
 	}); err != nil {
 		return err
 	}
