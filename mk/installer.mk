@@ -7,7 +7,7 @@
 # package-windows instead.
 CROSS_VET_PKGS = ./installer/register/... ./installer/doctor/... ./installer/policy/... \
 	./installer/pkg/... ./installer/tools/... ./manifests/... \
-	$(foreach d,host/config host/protocol host/nativemsg host/logging host/origin host/server,$(if $(wildcard $(d)/*.go),./$(d)/...))
+	$(foreach d,host/config host/protocol host/nativemsg host/logging host/origin host/server host/endpoint host/detach,$(if $(wildcard $(d)/*.go),./$(d)/...))
 
 .PHONY: lint-cross
 LINT_DEPS += lint-cross
