@@ -69,3 +69,16 @@ func checkFile(path string, o checkOptions, check func(path string, leaf bool, o
 		}
 	}
 }
+
+// SystemPath is this OS's system configuration file, whatever
+// OIA_SYSTEM_CONFIG says: where installers create its folder.
+func SystemPath() string { return systemPath() }
+
+// AdminOnly says why path, or a folder above it, could be changed by
+// someone other than an administrator, or "" when it cannot: the rule the
+// host applies to its system file, for installers to apply to what they
+// register (oia install --system and oia-host). trustUser also accepts the
+// current user as an owner (a staging root in tests).
+func AdminOnly(path string, trustUser bool) (string, error) {
+	return checkFile(path, checkOptions{trustUser: trustUser}, checkPath)
+}
