@@ -6,6 +6,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -103,4 +104,21 @@ func FuzzLoad(f *testing.F) {
 			t.Fatal("accepted a timeout out of range")
 		}
 	})
+}
+
+// TestBuiltInExtensions: a release build trusts the ids it was linked with
+// and never the development id; a development build trusts the dev ids.
+func TestBuiltInExtensions(t *testing.T) {
+	if got := BuiltInExtensions(); !slices.Contains(got, ChromeDevExtensionID) {
+		t.Errorf("development build: %v", got)
+	}
+	buildKind, releaseExtensions = "release", "abcdefghijklmnopabcdefghijklmnop, identity-agent@openidentityagent.org,not an id"
+	t.Cleanup(func() { buildKind, releaseExtensions = "development", "" })
+	got := BuiltInExtensions()
+	if !slices.Equal(got, []string{"abcdefghijklmnopabcdefghijklmnop", FirefoxExtensionID}) {
+		t.Errorf("release build: %v", got)
+	}
+	if c := Default(); c.ExtensionAllowed(ChromeDevExtensionID) {
+		t.Error("a release build's defaults trust the development id")
+	}
 }
