@@ -98,6 +98,26 @@ test("senderOrigin prefers sender.origin, falls back to sender.url, refuses opaq
   assert.equal(senderOrigin({}), undefined);
 });
 
+test("senderOrigin refuses an opaque origin, never the URL's origin in its place", () => {
+  const cases: [string, MessageSender][] = [
+    ["an iframe with sandbox=allow-scripts on an allowed site", { origin: "null", url: "https://app.nhs.uk/upload/x.html" }],
+    ["a page served with Content-Security-Policy: sandbox", { origin: "null", url: "https://app.nhs.uk/files/report.html" }],
+    ["an empty origin is no origin", { origin: "", url: "https://app.nhs.uk/" }],
+  ];
+  for (const [why, sender] of cases) assert.equal(senderOrigin(sender), undefined, why);
+});
+
+test("a sandboxed document on an allowed origin is refused before the host sees anything", async () => {
+  const w = await world();
+  const before = w.port().sent.length;
+  for (const type of ["destroyTicket", "getNewTicket", "getTicket", "status"]) {
+    const sender = { ...page("https://a.nhs.uk"), origin: "null", url: "https://a.nhs.uk/upload/x.html" };
+    const r = (await w.send({ kind: "page", type }, sender)) as { error?: { code: string } };
+    assert.equal(r.error?.code, "ORIGIN_NOT_ALLOWED", type);
+  }
+  assert.equal(w.port().sent.length, before, "nothing reached the host");
+});
+
 test("on ready: settings stored, content script registered for the allow-list, status recorded", async () => {
   const w = await world();
   assert.deepEqual(w.fb.sessionData.hostSettings, hostHello().settings);

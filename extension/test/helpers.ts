@@ -146,11 +146,14 @@ export interface FakeMessageEvent {
  */
 export class FakeWindow {
   readonly location: { origin: string };
+  /** self.origin: the location's unless the document is sandboxed. */
+  origin: string;
   posted: { data: unknown; targetOrigin: string }[] = [];
   private listeners: ((ev: FakeMessageEvent) => void)[] = [];
 
   constructor(origin = "https://spine.example.nhs.uk") {
     this.location = { origin };
+    this.origin = origin;
   }
   addEventListener(_type: "message", f: (ev: FakeMessageEvent) => void): void {
     this.listeners.push(f);
