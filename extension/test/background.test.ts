@@ -164,6 +164,7 @@ test("page requests: origin from the sender, checked before the host sees anythi
     await flush();
     if (code === undefined) {
       assert.equal(w.port().sent.length, before + 1, why);
+      assert.equal(w.port().last().frame, undefined, `${why}: a top document is not marked as a frame`);
       w.answer({ ok: true, state: "cardPresent", card: { present: true, serial: "X" } });
       assert.deepEqual(await p, { ok: true, state: "cardPresent" }, `${why}: only the state, no card`);
     } else {
@@ -180,7 +181,11 @@ test("frames are served only when policy allows them and the top document is all
   const inside = w.send({ kind: "page", type: "getTicketNoAuth" }, page("https://frame.nhs.uk", 5, "https://top.nhs.uk/x"));
   await flush();
   const f = w.port().last();
-  assert.deepEqual({ type: f.type, origin: f.origin }, { type: "getTicketNoAuth", origin: "https://frame.nhs.uk" });
+  assert.deepEqual(
+    { type: f.type, origin: f.origin, frame: f.frame },
+    { type: "getTicketNoAuth", origin: "https://frame.nhs.uk", frame: true },
+    "the host is told the request came from a frame, so its locked allowFrames can refuse it",
+  );
   w.answer({ ok: false, error: { code: "TICKET_NOT_AVAILABLE", message: "nobody is logged in" } });
   assert.equal(((await inside) as { error: { code: string } }).error.code, "TICKET_NOT_AVAILABLE");
   const evilTop = (await w.send({ kind: "page", type: "getTicketNoAuth" }, page("https://frame.nhs.uk", 5, "https://evil.example/"))) as {

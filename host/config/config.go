@@ -495,6 +495,23 @@ func (c *Config) Origins() origin.List {
 	return l
 }
 
+// FrameRequestAllowed reports whether a page request may be served, given
+// whether the extension said it came from a frame (protocol.Request.Frame).
+// A top document always may. For a frame, an allowFrames the system file
+// locked decides, whatever a browser policy told the extension; otherwise
+// the extension's own check stands (its policy, else the host's value from
+// the hello). The login machine calls it with each page request and
+// answers ORIGIN_NOT_ALLOWED when it is false.
+func (c *Config) FrameRequestAllowed(frame bool) bool {
+	if !frame {
+		return true
+	}
+	if c.Locked["allowFrames"] {
+		return c.AllowFrames
+	}
+	return true
+}
+
 // ExtensionAllowed reports whether the extension id may start the host.
 func (c *Config) ExtensionAllowed(id string) bool {
 	return slices.Contains(c.AllowedExtensions, id)

@@ -122,3 +122,27 @@ func TestBuiltInExtensions(t *testing.T) {
 		t.Error("a release build's defaults trust the development id")
 	}
 }
+
+// TestFrameRequestAllowed: the host's locked allowFrames wins over what a
+// browser policy told the extension.
+func TestFrameRequestAllowed(t *testing.T) {
+	tests := []struct {
+		name          string
+		frames, lock  bool
+		frame, wantOK bool
+	}{
+		{"a top document is always served", false, true, false, true},
+		{"IT locked frames off: a policy that allows frames does not open them", false, true, true, false},
+		{"IT locked frames on", true, true, true, true},
+		{"not locked: the extension's check (policy, else the host's value) stands", false, false, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			c.AllowFrames, c.Locked["allowFrames"] = tt.frames, tt.lock
+			if got := c.FrameRequestAllowed(tt.frame); got != tt.wantOK {
+				t.Errorf("FrameRequestAllowed(%v) = %v", tt.frame, got)
+			}
+		})
+	}
+}

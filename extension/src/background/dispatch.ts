@@ -65,15 +65,18 @@ export async function dispatchPage(ctx: Context, type: unknown, sender: MessageS
     // allow-listed top document.
     if (!s.allowFrames || s.allow.match(sender.tab.url) === undefined) return notAllowed();
   }
+  // The host is told a request came from a frame: its locked allowFrames
+  // wins over the policy's (docs/protocol.md §3.3).
+  const frame = sender.frameId !== 0;
   switch (type) {
     case "getTicket":
-      return getTicket(ctx, allowed.origin);
+      return getTicket(ctx, allowed.origin, frame);
     case "getTicketNoAuth":
-      return getTicketNoAuth(ctx, allowed.origin);
+      return getTicketNoAuth(ctx, allowed.origin, frame);
     case "getNewTicket":
-      return getNewTicket(ctx, allowed.origin);
+      return getNewTicket(ctx, allowed.origin, frame);
     case "destroyTicket":
-      return destroyTicket(ctx, allowed.origin);
+      return destroyTicket(ctx, allowed.origin, frame);
     case "status":
       return status(ctx);
   }
