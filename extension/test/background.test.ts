@@ -137,6 +137,37 @@ test("tabs already open on allowed origins get the content script injected", asy
   assert.deepEqual(w.fb.injected, [1]);
 });
 
+test("a cross-origin frame in an allowed tab gets neither the content script nor events", async () => {
+  const w = await world((fb) => {
+    fb.managedData = { allowedOrigins: ["https://*.nhs.uk"], allowFrames: true };
+    fb.tabs = [{ id: 1, url: "https://a.nhs.uk/x" }];
+    fb.frames = {
+      1: [
+        { frameId: 4, origin: "https://ads.example" },
+        { frameId: 5, origin: "https://b.nhs.uk" },
+        { frameId: 6, origin: "null" },
+      ],
+    };
+  });
+  assert.deepEqual(w.fb.injectedFrames, [{ tabId: 1, frameIds: [0, 5] }], "only the frames whose own origin is allowed");
+  await w.hostEvent({ event: "cardRemoved" });
+  assert.deepEqual(
+    w.fb.tabMessages.map((m) => m.frameId),
+    [0, 5],
+    "events go to allowed frames only: a third-party or sandboxed frame never learns of a login",
+  );
+});
+
+test("without allowFrames, events go to the top document only", async () => {
+  const w = await world((fb) => {
+    fb.tabs = [{ id: 1, url: "https://a.nhs.uk/x" }];
+    fb.frames = { 1: [{ frameId: 5, origin: "https://b.nhs.uk" }] };
+  });
+  assert.deepEqual(w.fb.injectedFrames, [{ tabId: 1, frameIds: [0] }]);
+  await w.hostEvent({ event: "cardRemoved" });
+  assert.deepEqual(w.fb.tabMessages.map((m) => m.frameId), [0]);
+});
+
 test("a policy allow-list replaces the host's, and the registration follows it", async () => {
   const w = await world((fb) => {
     fb.managedData = { allowedOrigins: ["https://app.example.org"], allowFrames: true };
@@ -266,7 +297,7 @@ test("a full login: prompt opens, passcode goes only to the host, ticket only to
   await w.hostEvent({ event: "loggedIn", user: { uid: "555000111222", name: "Jane Smith" }, role: { id: "R2", name: "Admin" }, expiresAt: "2026-11-25T08:00:00Z" });
   assert.equal(w.fb.windowsOpen.size, 0);
   assert.equal(w.fb.sessionData.prompt, undefined);
-  assert.deepEqual(w.fb.tabMessages, [{ tabId: 7, message: { kind: "oia.event", event: "ticketChanged" } }]);
+  assert.deepEqual(w.fb.tabMessages, [{ tabId: 7, message: { kind: "oia.event", event: "ticketChanged" }, frameId: 0 }]);
 
   // The host answers the page's request with the ticket.
   w.port().hostSends({ id: req.id, type: "result", ok: true, ticket: TICKET, user: { uid: "555000111222", name: "Jane Smith" }, role: { id: "R2", name: "Admin" }, expiresAt: "2026-11-25T08:00:00Z" });
