@@ -98,6 +98,26 @@ test("senderOrigin prefers sender.origin, falls back to sender.url, refuses opaq
   assert.equal(senderOrigin({}), undefined);
 });
 
+test("senderOrigin refuses an opaque origin, never the URL's origin in its place", () => {
+  const cases: [string, MessageSender][] = [
+    ["an iframe with sandbox=allow-scripts on an allowed site", { origin: "null", url: "https://app.nhs.uk/upload/x.html" }],
+    ["a page served with Content-Security-Policy: sandbox", { origin: "null", url: "https://app.nhs.uk/files/report.html" }],
+    ["an empty origin is no origin", { origin: "", url: "https://app.nhs.uk/" }],
+  ];
+  for (const [why, sender] of cases) assert.equal(senderOrigin(sender), undefined, why);
+});
+
+test("a sandboxed document on an allowed origin is refused before the host sees anything", async () => {
+  const w = await world();
+  const before = w.port().sent.length;
+  for (const type of ["destroyTicket", "getNewTicket", "getTicket", "status"]) {
+    const sender = { ...page("https://a.nhs.uk"), origin: "null", url: "https://a.nhs.uk/upload/x.html" };
+    const r = (await w.send({ kind: "page", type }, sender)) as { error?: { code: string } };
+    assert.equal(r.error?.code, "ORIGIN_NOT_ALLOWED", type);
+  }
+  assert.equal(w.port().sent.length, before, "nothing reached the host");
+});
+
 test("on ready: settings stored, content script registered for the allow-list, status recorded", async () => {
   const w = await world();
   assert.deepEqual(w.fb.sessionData.hostSettings, hostHello().settings);
@@ -115,6 +135,37 @@ test("tabs already open on allowed origins get the content script injected", asy
     ];
   });
   assert.deepEqual(w.fb.injected, [1]);
+});
+
+test("a cross-origin frame in an allowed tab gets neither the content script nor events", async () => {
+  const w = await world((fb) => {
+    fb.managedData = { allowedOrigins: ["https://*.nhs.uk"], allowFrames: true };
+    fb.tabs = [{ id: 1, url: "https://a.nhs.uk/x" }];
+    fb.frames = {
+      1: [
+        { frameId: 4, origin: "https://ads.example" },
+        { frameId: 5, origin: "https://b.nhs.uk" },
+        { frameId: 6, origin: "null" },
+      ],
+    };
+  });
+  assert.deepEqual(w.fb.injectedFrames, [{ tabId: 1, frameIds: [0, 5] }], "only the frames whose own origin is allowed");
+  await w.hostEvent({ event: "cardRemoved" });
+  assert.deepEqual(
+    w.fb.tabMessages.map((m) => m.frameId),
+    [0, 5],
+    "events go to allowed frames only: a third-party or sandboxed frame never learns of a login",
+  );
+});
+
+test("without allowFrames, events go to the top document only", async () => {
+  const w = await world((fb) => {
+    fb.tabs = [{ id: 1, url: "https://a.nhs.uk/x" }];
+    fb.frames = { 1: [{ frameId: 5, origin: "https://b.nhs.uk" }] };
+  });
+  assert.deepEqual(w.fb.injectedFrames, [{ tabId: 1, frameIds: [0] }]);
+  await w.hostEvent({ event: "cardRemoved" });
+  assert.deepEqual(w.fb.tabMessages.map((m) => m.frameId), [0]);
 });
 
 test("a policy allow-list replaces the host's, and the registration follows it", async () => {
@@ -144,6 +195,7 @@ test("page requests: origin from the sender, checked before the host sees anythi
     await flush();
     if (code === undefined) {
       assert.equal(w.port().sent.length, before + 1, why);
+      assert.equal(w.port().last().frame, undefined, `${why}: a top document is not marked as a frame`);
       w.answer({ ok: true, state: "cardPresent", card: { present: true, serial: "X" } });
       assert.deepEqual(await p, { ok: true, state: "cardPresent" }, `${why}: only the state, no card`);
     } else {
@@ -160,7 +212,11 @@ test("frames are served only when policy allows them and the top document is all
   const inside = w.send({ kind: "page", type: "getTicketNoAuth" }, page("https://frame.nhs.uk", 5, "https://top.nhs.uk/x"));
   await flush();
   const f = w.port().last();
-  assert.deepEqual({ type: f.type, origin: f.origin }, { type: "getTicketNoAuth", origin: "https://frame.nhs.uk" });
+  assert.deepEqual(
+    { type: f.type, origin: f.origin, frame: f.frame },
+    { type: "getTicketNoAuth", origin: "https://frame.nhs.uk", frame: true },
+    "the host is told the request came from a frame, so its locked allowFrames can refuse it",
+  );
   w.answer({ ok: false, error: { code: "TICKET_NOT_AVAILABLE", message: "nobody is logged in" } });
   assert.equal(((await inside) as { error: { code: string } }).error.code, "TICKET_NOT_AVAILABLE");
   const evilTop = (await w.send({ kind: "page", type: "getTicketNoAuth" }, page("https://frame.nhs.uk", 5, "https://evil.example/"))) as {
@@ -241,7 +297,7 @@ test("a full login: prompt opens, passcode goes only to the host, ticket only to
   await w.hostEvent({ event: "loggedIn", user: { uid: "555000111222", name: "Jane Smith" }, role: { id: "R2", name: "Admin" }, expiresAt: "2026-11-25T08:00:00Z" });
   assert.equal(w.fb.windowsOpen.size, 0);
   assert.equal(w.fb.sessionData.prompt, undefined);
-  assert.deepEqual(w.fb.tabMessages, [{ tabId: 7, message: { kind: "oia.event", event: "ticketChanged" } }]);
+  assert.deepEqual(w.fb.tabMessages, [{ tabId: 7, message: { kind: "oia.event", event: "ticketChanged" }, frameId: 0 }]);
 
   // The host answers the page's request with the ticket.
   w.port().hostSends({ id: req.id, type: "result", ok: true, ticket: TICKET, user: { uid: "555000111222", name: "Jane Smith" }, role: { id: "R2", name: "Admin" }, expiresAt: "2026-11-25T08:00:00Z" });

@@ -178,3 +178,18 @@ test("an opaque origin gets no bridge at all", async () => {
   assert.equal(win.listenerCount(), 0);
   await flush();
 });
+
+test("a sandboxed document (self.origin \"null\") on an allowed site gets no bridge", async () => {
+  for (const why of ["an iframe with sandbox=allow-scripts", "a page served with CSP: sandbox"]) {
+    const win = new FakeWindow("https://spine.example.nhs.uk");
+    win.origin = "null"; // location still shows the site that served it
+    const sent: unknown[] = [];
+    const onMessage = new FakeEvent<[unknown, { id?: string }]>();
+    startBridge(win, { id: "ext", sendMessage: (m) => { sent.push(m); return Promise.resolve({ ok: true }); }, onMessage });
+    assert.equal(win.listenerCount(), 0, `${why}: no listener on the page`);
+    assert.equal(onMessage.listeners.length, 0, `${why}: no listener for events`);
+    win.postMessage({ oia: 1, id: "r", type: "destroyTicket" }, win.location.origin);
+    await flush();
+    assert.deepEqual(sent, [], `${why}: nothing reached the background`);
+  }
+});

@@ -146,11 +146,14 @@ export interface FakeMessageEvent {
  */
 export class FakeWindow {
   readonly location: { origin: string };
+  /** self.origin: the location's unless the document is sandboxed. */
+  origin: string;
   posted: { data: unknown; targetOrigin: string }[] = [];
   private listeners: ((ev: FakeMessageEvent) => void)[] = [];
 
   constructor(origin = "https://spine.example.nhs.uk") {
     this.location = { origin };
+    this.origin = origin;
   }
   addEventListener(_type: "message", f: (ev: FakeMessageEvent) => void): void {
     this.listeners.push(f);
@@ -186,11 +189,15 @@ export class FakeBrowser {
   managedData: Record<string, unknown> | Error = new Error("Managed storage manifest not found");
   registered: Record<string, unknown>[] = [];
   injected: number[] = [];
+  /** The frames each injection of the content script targeted. */
+  injectedFrames: { tabId: number; frameIds?: number[] }[] = [];
+  /** Frames besides the top one, by tab, with their self.origin. */
+  frames: Record<number, { frameId: number; origin: string }[]> = {};
   refuseFocus = false;
   badge = "";
   title = "";
   tabs: { id: number; url: string }[] = [];
-  tabMessages: { tabId: number; message: unknown }[] = [];
+  tabMessages: { tabId: number; message: unknown; frameId?: number }[] = [];
   windowsOpen = new Set<number>();
   windowsCreated: Record<string, unknown>[] = [];
   private nextWindow = 100;
@@ -239,8 +246,16 @@ export class FakeBrowser {
         return Promise.resolve();
       },
       updateContentScripts: () => Promise.resolve(),
-      executeScript: (i: { target: { tabId: number } }) => {
+      executeScript: (i: { target: { tabId: number; allFrames?: boolean; frameIds?: number[] }; func?: () => unknown }) => {
+        const tab = this.tabs.find((t) => t.id === i.target.tabId);
+        if (i.func !== undefined) {
+          // Each frame answers self.origin; the top one its URL's.
+          const all = [{ frameId: 0, origin: tab === undefined ? "null" : new URL(tab.url).origin }, ...(this.frames[i.target.tabId] ?? [])];
+          const picked = all.filter((f) => i.target.allFrames === true || (i.target.frameIds ?? []).includes(f.frameId));
+          return Promise.resolve(picked.map((f) => ({ frameId: f.frameId, result: f.origin })));
+        }
         this.injected.push(i.target.tabId);
+        this.injectedFrames.push({ tabId: i.target.tabId, frameIds: i.target.frameIds });
         return Promise.resolve([]);
       },
       unregisterContentScripts: (f?: { ids?: string[] }) => {
@@ -252,8 +267,8 @@ export class FakeBrowser {
     },
     tabs: {
       query: () => Promise.resolve(structuredClone(this.tabs)),
-      sendMessage: (tabId: number, message: unknown) => {
-        this.tabMessages.push({ tabId, message: structuredClone(message) });
+      sendMessage: (tabId: number, message: unknown, options?: { frameId?: number }) => {
+        this.tabMessages.push({ tabId, message: structuredClone(message), frameId: options?.frameId });
         return Promise.resolve();
       },
     },

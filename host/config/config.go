@@ -18,10 +18,24 @@
 //
 // The keys that decide whom the host trusts — the broker (environment, URL,
 // CA bundle), the allowed origins and frames, the allowed extensions and the
-// PKCS#11 modules — cannot be loosened by the user file once the system file
-// sets them: a scalar key set by the system file ignores the user's value,
-// and a list keeps only the user's entries that the system list also has.
-// What was ignored is reported in [Config.Notes].
+// PKCS#11 modules — follow three rules (docs/security.md, "Configuration"):
+//
+//   - The system file is read only if no one but an administrator can
+//     change it or any folder above it (trust.go). Otherwise it is ignored
+//     with CONFIG_UNSAFE ([Config.Unsafe]) and every security key keeps its
+//     default, locked.
+//   - Once the system file sets a security key, the user file cannot loosen
+//     it: a scalar keeps the system's value, a list keeps only the user's
+//     entries the system list also has. The broker's three keys are one
+//     group: if the system file sets any, the user file sets none.
+//   - A security key the system file leaves unset may come from the user
+//     file only if nobody but the user can read or write that file (0600 on
+//     Unix); each such value is listed in [Config.UserSecurity] and warned
+//     about by --print-config and oia doctor.
+//
+// What was ignored is reported in [Config.Notes]. A release build ignores
+// OIA_SYSTEM_CONFIG and trusts by default only the extension ids it was
+// linked with (build.go).
 package config
 
 import (
@@ -89,6 +103,12 @@ type Config struct {
 	// Locked lists the keys the system file set; a browser policy cannot
 	// override them either.
 	Locked map[string]bool `json:"-"`
+	// UserSecurity lists the security keys whose value came from the user
+	// file (the system file left them unset): shown as warnings by
+	// --print-config and oia doctor.
+	UserSecurity []string `json:"-"`
+	// Unsafe, when set, is why the system file was ignored (CONFIG_UNSAFE).
+	Unsafe error `json:"-"`
 	// DefaultModules is true when PKCS11Modules are the built-in defaults,
 	// which the host loads only where they exist.
 	DefaultModules bool `json:"-"`
@@ -115,7 +135,7 @@ func Default() *Config {
 		BrokerTimeoutSeconds: int(broker.DefaultTimeout / time.Second),
 		PKCS11Modules:        defaultModules(),
 		AllowedOrigins:       []string{"https://*.nhs.uk"},
-		AllowedExtensions:    []string{ChromeDevExtensionID, FirefoxExtensionID},
+		AllowedExtensions:    BuiltInExtensions(),
 		PromptOnCardInsert:   true,
 		PINTimeoutSeconds:    120,
 		CardPollMilliseconds: 500,
@@ -134,14 +154,20 @@ func Default() *Config {
 type Paths struct {
 	System string
 	User   string
+	// TrustUser accepts a system file owned by the current user: a file a
+	// development build was pointed at with OIA_SYSTEM_CONFIG (tests, the
+	// demo). Otherwise only an administrator may own it (see trust.go).
+	TrustUser bool
 }
 
 // DefaultPaths returns the files for this OS and user, or those named by
-// OIA_SYSTEM_CONFIG and OIA_CONFIG.
+// OIA_SYSTEM_CONFIG and OIA_CONFIG. A release build ignores
+// OIA_SYSTEM_CONFIG: a user must not be able to swap the machine's file for
+// one of their own.
 func DefaultPaths() Paths {
 	p := Paths{System: systemPath(), User: userPath()}
-	if v := os.Getenv("OIA_SYSTEM_CONFIG"); v != "" {
-		p.System = v
+	if v := os.Getenv("OIA_SYSTEM_CONFIG"); v != "" && !Release() {
+		p.System, p.TrustUser = v, true
 	}
 	if v := os.Getenv("OIA_CONFIG"); v != "" {
 		p.User = v
@@ -149,29 +175,73 @@ func DefaultPaths() Paths {
 	return p
 }
 
+// brokerGroup are the keys that together name the broker and how it is
+// trusted: if the system file sets one, the user file can set none.
+var brokerGroup = []string{"brokerEnvironment", "brokerURL", "caBundle"}
+
 // Load reads the files named by p over the defaults. A missing file is
 // skipped; an empty path means no file.
+//
+// A system file that a non-administrator could change is not read: Unsafe
+// says why, and every security key keeps its default and is locked (so
+// neither the user file nor a browser policy can widen it). A user file may
+// set a security key the system file leaves unset only if nobody else can
+// read or write it; each such value is listed in UserSecurity.
 func Load(p Paths) (*Config, error) {
 	c := Default()
-	for _, f := range []struct {
-		path   string
-		system bool
-	}{{p.System, true}, {p.User, false}} {
-		if f.path == "" {
-			continue
+	if p.System != "" {
+		data, err := os.ReadFile(p.System)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return nil, fmt.Errorf("config: read %s: %w", p.System, err)
+		default:
+			problem, err := checkFile(p.System, checkOptions{trustUser: p.TrustUser}, checkPath)
+			if err != nil {
+				return nil, err
+			}
+			if problem != "" {
+				c.refuseSystem(p.System, problem)
+			} else if err := c.apply(p.System, data, true, nil); err != nil {
+				return nil, err
+			}
 		}
-		data, err := os.ReadFile(f.path)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
+	}
+	for _, k := range brokerGroup {
+		if c.Locked[k] {
+			for _, g := range brokerGroup {
+				c.Locked[g] = true
+			}
+			break
 		}
-		if err != nil {
-			return nil, fmt.Errorf("config: read %s: %w", f.path, err)
-		}
-		if err := c.apply(f.path, data, f.system); err != nil {
-			return nil, err
+	}
+	if p.User != "" {
+		data, err := os.ReadFile(p.User)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return nil, fmt.Errorf("config: read %s: %w", p.User, err)
+		default:
+			private := func() (string, error) {
+				return checkFile(p.User, checkOptions{trustUser: true, private: true}, checkPath)
+			}
+			if err := c.apply(p.User, data, false, private); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return c, nil
+}
+
+// refuseSystem records that the system file at path is not trusted, and
+// locks every security key at its default.
+func (c *Config) refuseSystem(path, problem string) {
+	c.Unsafe = unsafeError(path, problem, "the host ignores it and trusts only its defaults until an administrator fixes it (docs/security.md)")
+	c.Notes = append(c.Notes, c.Unsafe.Error())
+	for k := range securityKeys {
+		c.Locked[k] = true
+		c.Sources[k] = "default (the system file is ignored)"
+	}
 }
 
 // maxFileSize bounds a configuration file.
@@ -186,7 +256,10 @@ func fileError(path, key, format string, args ...any) error {
 	return protocol.Errorf(protocol.CodeConfigInvalid, "config: %s: %s", where, fmt.Sprintf(format, args...))
 }
 
-func (c *Config) apply(path string, data []byte, system bool) error {
+// apply sets the keys of one file. For the user file, private says whether
+// it may carry security keys (the empty problem) or why not; it is called
+// at most once, when the file sets a security key the system file did not.
+func (c *Config) apply(path string, data []byte, system bool, private func() (string, error)) error {
 	if len(data) > maxFileSize {
 		return fileError(path, "", "file is over 1 MiB")
 	}
@@ -202,6 +275,7 @@ func (c *Config) apply(path string, data []byte, system bool) error {
 		names = append(names, k)
 	}
 	slices.Sort(names)
+	privateProblem, privateChecked := "", false
 	for _, key := range names {
 		idx, ok := fields[key]
 		if !ok {
@@ -221,6 +295,20 @@ func (c *Config) apply(path string, data []byte, system bool) error {
 			c.narrow(path, key, fv, nv.Elem())
 			continue
 		}
+		if !system && securityKeys[key] {
+			if !privateChecked {
+				p, err := private()
+				if err != nil {
+					return err
+				}
+				privateProblem, privateChecked = p, true
+			}
+			if privateProblem != "" {
+				c.Notes = append(c.Notes, fmt.Sprintf("%s: key %s ignored: %s; a user file may set a security key only if nobody else can read or write it, or IT sets it in the system file", path, key, privateProblem))
+				continue
+			}
+			c.UserSecurity = append(c.UserSecurity, key)
+		}
 		fv.Set(nv.Elem())
 		c.Sources[key] = path
 		if system {
@@ -233,12 +321,32 @@ func (c *Config) apply(path string, data []byte, system bool) error {
 	return nil
 }
 
+// UserSecurityWarning is the warning for security key k set by the user
+// file: what --print-config and oia doctor show.
+func (c *Config) UserSecurityWarning(k string) string {
+	return fmt.Sprintf("security key %s comes from the user file %s, not from IT: set it in the system file to decide it for every user", k, c.Sources[k])
+}
+
+// Warnings are the lines a host logs at start: the notes, then each
+// security key the user file set.
+func (c *Config) Warnings() []string {
+	w := slices.Clone(c.Notes)
+	for _, k := range c.UserSecurity {
+		w = append(w, c.UserSecurityWarning(k))
+	}
+	return w
+}
+
 // narrow applies a user value for a security key the system file set: lists
 // keep the user's entries the system also lists; scalars keep the system's.
 func (c *Config) narrow(path, key string, cur, user reflect.Value) {
 	if cur.Kind() != reflect.Slice {
 		if !reflect.DeepEqual(cur.Interface(), user.Interface()) {
-			c.Notes = append(c.Notes, fmt.Sprintf("%s: key %s ignored: the system file sets it", path, key))
+			why := "the system file sets it"
+			if c.Unsafe != nil {
+				why = "the default is locked while the system file is ignored"
+			}
+			c.Notes = append(c.Notes, fmt.Sprintf("%s: key %s ignored: %s", path, key, why))
 		}
 		return
 	}
@@ -387,6 +495,23 @@ func (c *Config) Origins() origin.List {
 	return l
 }
 
+// FrameRequestAllowed reports whether a page request may be served, given
+// whether the extension said it came from a frame (protocol.Request.Frame).
+// A top document always may. For a frame, an allowFrames the system file
+// locked decides, whatever a browser policy told the extension; otherwise
+// the extension's own check stands (its policy, else the host's value from
+// the hello). The login machine calls it with each page request and
+// answers ORIGIN_NOT_ALLOWED when it is false.
+func (c *Config) FrameRequestAllowed(frame bool) bool {
+	if !frame {
+		return true
+	}
+	if c.Locked["allowFrames"] {
+		return c.AllowFrames
+	}
+	return true
+}
+
 // ExtensionAllowed reports whether the extension id may start the host.
 func (c *Config) ExtensionAllowed(id string) bool {
 	return slices.Contains(c.AllowedExtensions, id)
@@ -421,6 +546,9 @@ func (c *Config) Describe() string {
 			src += ", locked"
 		}
 		fmt.Fprintf(&b, "%-22s %s\t(%s)\n", k, val, src)
+	}
+	for _, k := range c.UserSecurity {
+		fmt.Fprintf(&b, "warning: %s\n", c.UserSecurityWarning(k))
 	}
 	for _, n := range c.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)

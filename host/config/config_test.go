@@ -74,41 +74,16 @@ func TestLoad_Errors(t *testing.T) {
 	}
 }
 
-func TestLoad_SystemLocksSecurityKeys(t *testing.T) {
-	sys := write(t, "system.json", `{"allowedOrigins":["https://a.nhs.uk","https://b.nhs.uk"],"brokerEnvironment":"int"}`)
-	user := write(t, "user.json", `{"allowedOrigins":["https://b.nhs.uk","https://evil.example"],"brokerEnvironment":"dev","pinTimeoutSeconds":60,"allowFrames":true}`)
-	c, err := Load(Paths{System: sys, User: user})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(c.AllowedOrigins, []string{"https://b.nhs.uk"}) {
-		t.Errorf("allowedOrigins = %v: the user may narrow the system list, never widen it", c.AllowedOrigins)
-	}
-	if c.BrokerEnvironment != "int" {
-		t.Errorf("brokerEnvironment = %s: the system file's value must win", c.BrokerEnvironment)
-	}
-	if c.PINTimeoutSeconds != 60 || c.Sources["pinTimeoutSeconds"] != user {
-		t.Error("a non-security key from the user file applies")
-	}
-	if !c.AllowFrames {
-		t.Error("allowFrames is not set by the system file, so the user file may set it")
-	}
-	if len(c.Notes) != 2 {
-		t.Errorf("notes = %q, want the ignored origin and environment", c.Notes)
-	}
-	d := c.Describe()
-	for _, s := range []string{"brokerEnvironment", `"int"`, "locked", "evil.example"} {
-		if !strings.Contains(d, s) {
-			t.Errorf("Describe lacks %q:\n%s", s, d)
-		}
-	}
-}
-
 func TestDefaultPaths_Environment(t *testing.T) {
 	t.Setenv("OIA_SYSTEM_CONFIG", "/tmp/s.json")
 	t.Setenv("OIA_CONFIG", "/tmp/u.json")
-	if p := DefaultPaths(); p.System != "/tmp/s.json" || p.User != "/tmp/u.json" {
-		t.Errorf("DefaultPaths = %+v", p)
+	if p := DefaultPaths(); p.System != "/tmp/s.json" || p.User != "/tmp/u.json" || !p.TrustUser {
+		t.Errorf("DefaultPaths = %+v: a development build follows both variables", p)
+	}
+	buildKind = "release"
+	t.Cleanup(func() { buildKind = "development" })
+	if p := DefaultPaths(); p.System != systemPath() || p.User != "/tmp/u.json" || p.TrustUser {
+		t.Errorf("release DefaultPaths = %+v: a release build must read the machine's own system file", p)
 	}
 }
 
@@ -119,7 +94,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte(`{"brokerURL":"https://gas.example:8443/base"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c := Default()
-		if err := c.apply("fuzz.json", data, false); err != nil {
+		if err := c.apply("fuzz.json", data, false, func() (string, error) { return "", nil }); err != nil {
 			return
 		}
 		if _, err := c.BrokerBaseURL(); err != nil {
@@ -129,4 +104,45 @@ func FuzzLoad(f *testing.F) {
 			t.Fatal("accepted a timeout out of range")
 		}
 	})
+}
+
+// TestBuiltInExtensions: a release build trusts the ids it was linked with
+// and never the development id; a development build trusts the dev ids.
+func TestBuiltInExtensions(t *testing.T) {
+	if got := BuiltInExtensions(); !slices.Contains(got, ChromeDevExtensionID) {
+		t.Errorf("development build: %v", got)
+	}
+	buildKind, releaseExtensions = "release", "abcdefghijklmnopabcdefghijklmnop, identity-agent@openidentityagent.org,not an id"
+	t.Cleanup(func() { buildKind, releaseExtensions = "development", "" })
+	got := BuiltInExtensions()
+	if !slices.Equal(got, []string{"abcdefghijklmnopabcdefghijklmnop", FirefoxExtensionID}) {
+		t.Errorf("release build: %v", got)
+	}
+	if c := Default(); c.ExtensionAllowed(ChromeDevExtensionID) {
+		t.Error("a release build's defaults trust the development id")
+	}
+}
+
+// TestFrameRequestAllowed: the host's locked allowFrames wins over what a
+// browser policy told the extension.
+func TestFrameRequestAllowed(t *testing.T) {
+	tests := []struct {
+		name          string
+		frames, lock  bool
+		frame, wantOK bool
+	}{
+		{"a top document is always served", false, true, false, true},
+		{"IT locked frames off: a policy that allows frames does not open them", false, true, true, false},
+		{"IT locked frames on", true, true, true, true},
+		{"not locked: the extension's check (policy, else the host's value) stands", false, false, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			c.AllowFrames, c.Locked["allowFrames"] = tt.frames, tt.lock
+			if got := c.FrameRequestAllowed(tt.frame); got != tt.wantOK {
+				t.Errorf("FrameRequestAllowed(%v) = %v", tt.frame, got)
+			}
+		})
+	}
 }

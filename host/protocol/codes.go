@@ -49,6 +49,7 @@ const (
 	CodeNoExtension          Code = "NO_EXTENSION"
 	CodeRateLimited          Code = "RATE_LIMITED"
 	CodeHostExited           Code = "HOST_EXITED"
+	CodeConfigUnsafe         Code = "CONFIG_UNSAFE"
 )
 
 // Legacy Ticket API error groups (TCK_ERR_GRP_* in ticket_api.h).
@@ -101,6 +102,7 @@ var Codes = []CodeInfo{
 	{CodeNoExtension, legacyConfig | 0x02, "the open identity agent extension is not installed, or this site is not allowed"},
 	{CodeRateLimited, legacyGeneric | 0x06, "too many requests: slow down"},
 	{CodeHostExited, 0, "oia-host stopped during the request: try again"},
+	{CodeConfigUnsafe, 0, "the system configuration can be changed by users who are not administrators, so it is ignored: run 'oia doctor'"},
 }
 
 var codeIndex = func() map[Code]CodeInfo {

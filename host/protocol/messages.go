@@ -76,11 +76,11 @@ const (
 var requestFields = map[RequestType]map[string]bool{
 	ReqHello:           {"protocol": false, "extension": false, "settings": false},
 	ReqStatus:          {},
-	ReqLogin:           {"origin": true},
-	ReqGetTicket:       {"origin": true},
-	ReqGetTicketNoAuth: {"origin": true},
-	ReqGetNewTicket:    {"origin": true},
-	ReqDestroyTicket:   {"origin": false},
+	ReqLogin:           {"origin": true, "frame": false},
+	ReqGetTicket:       {"origin": true, "frame": false},
+	ReqGetTicketNoAuth: {"origin": true, "frame": false},
+	ReqGetNewTicket:    {"origin": true, "frame": false},
+	ReqDestroyTicket:   {"origin": false, "frame": false},
 	ReqPIN:             {"pin": true},
 	ReqCancel:          {},
 	ReqSelectRole:      {"roleId": true},
@@ -94,8 +94,12 @@ type Request struct {
 	Protocol  string      `json:"protocol,omitempty"`
 	Extension string      `json:"extension,omitempty"`
 	Origin    string      `json:"origin,omitempty"`
-	PIN       string      `json:"pin,omitempty"`
-	RoleID    string      `json:"roleId,omitempty"`
+	// Frame says the page that asked is a frame, not a tab's top document
+	// (docs/protocol.md §3.3); the host's locked allowFrames decides whether
+	// it is served (config.Config.FrameRequestAllowed).
+	Frame  bool   `json:"frame,omitempty"`
+	PIN    string `json:"pin,omitempty"`
+	RoleID string `json:"roleId,omitempty"`
 	// Settings are the policy overrides a hello request may carry.
 	Settings *SettingsOverride `json:"settings,omitempty"`
 }
@@ -113,7 +117,11 @@ func (r Request) String() string {
 	if r.PIN != "" {
 		pin = " pin=[REDACTED]"
 	}
-	return fmt.Sprintf("%s id=%q origin=%q%s", r.Type, r.ID, r.Origin, pin)
+	frame := ""
+	if r.Frame {
+		frame = " frame"
+	}
+	return fmt.Sprintf("%s id=%q origin=%q%s%s", r.Type, r.ID, r.Origin, frame, pin)
 }
 
 // DecodeRequest parses one frame's JSON into a Request. It enforces the
@@ -188,6 +196,11 @@ func DecodeRequest(data []byte) (r Request, id string, err error) {
 	} {
 		if *f.dst, err = str(f.name, f.max); err != nil {
 			return r, id, err
+		}
+	}
+	if v, ok := raw["frame"]; ok {
+		if err := json.Unmarshal(v, &r.Frame); err != nil {
+			return r, id, Errorf(CodeBadRequest, "field \"frame\" must be true or false")
 		}
 	}
 	if v, ok := raw["settings"]; ok {

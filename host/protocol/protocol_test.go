@@ -31,6 +31,10 @@ func TestDecodeRequest(t *testing.T) {
 			func(r Request) bool {
 				return r.Settings != nil && !*r.Settings.PromptOnCardInsert && *r.Settings.PINTimeoutSeconds == 60
 			}},
+		{"a page request from a frame says so", `{"id":"13","type":"getTicket","origin":"https://a.nhs.uk","frame":true}`, "13", true,
+			func(r Request) bool { return r.Frame && strings.Contains(r.String(), " frame") }},
+		{"frame must be a boolean", `{"id":"14","type":"getTicket","origin":"https://a.nhs.uk","frame":"yes"}`, "14", false, nil},
+		{"frame belongs to page requests only", `{"id":"15","type":"pin","pin":"1","frame":true}`, "15", false, nil},
 		{"not an object", `[1,2]`, "", false, nil},
 		{"no id: cannot be answered by id", `{"type":"status"}`, "", false, nil},
 		{"id is not a string", `{"id":7,"type":"status"}`, "", false, nil},

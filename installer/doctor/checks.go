@@ -42,7 +42,23 @@ func checkConfig(_ context.Context, e *Env) []Finding {
 	}
 	e.cfg = cfg
 	for _, n := range cfg.Notes {
+		if cfg.Unsafe != nil && n == cfg.Unsafe.Error() {
+			fs = append(fs, Finding{Subject: "system config", Status: Error, Detail: n,
+				Fix: "an administrator makes the file and its folders writable by administrators only: oia install --system creates the folder so"})
+			continue
+		}
 		fs = append(fs, Finding{Subject: "configuration", Status: Warning, Detail: n})
+	}
+	for _, k := range cfg.UserSecurity {
+		fs = append(fs, Finding{Subject: "configuration", Status: Warning, Detail: cfg.UserSecurityWarning(k),
+			Fix: "IT sets " + k + " in the system file, or the user removes it from their file"})
+	}
+	for _, id := range cfg.AllowedExtensions {
+		if id == config.ChromeDevExtensionID {
+			fs = append(fs, Finding{Subject: "configuration", Status: Warning,
+				Detail: "allowedExtensions trusts the development Chrome id " + id + ", which any unpacked extension can claim",
+				Fix:    "list the id of the extension as your trust publishes it (docs/deployment.md), not the development id"})
+		}
 	}
 	if len(e.Register.ExtensionIDs) == 0 {
 		e.Register.ExtensionIDs = cfg.AllowedExtensions

@@ -182,7 +182,7 @@ func TestRun_ConfigError(t *testing.T) {
 	}
 	r := Run(context.Background(), &Env{
 		Register:    register.Options{Home: dir, Root: dir},
-		ConfigPaths: config.Paths{System: bad},
+		ConfigPaths: config.Paths{System: bad, TrustUser: true},
 		Cards:       fakeCards{},
 		Skip:        []string{"versions", "registration"},
 	})
@@ -246,5 +246,47 @@ func TestRegistration_WindowsKey(t *testing.T) {
 	}
 	if s := status(); s != Error {
 		t.Fatalf("key pointing elsewhere: worst status %s, want error", s)
+	}
+}
+
+// TestRun_ConfigTrust: a system file users can change is an error that
+// names the fix, and each security key from the user file is a warning.
+func TestRun_ConfigTrust(t *testing.T) {
+	dir := t.TempDir()
+	sys := filepath.Join(dir, "system.json")
+	if err := os.WriteFile(sys, []byte(`{"allowedOrigins":["https://x.example"]}`), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(sys, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	user := filepath.Join(dir, "user.json")
+	if err := os.WriteFile(user, []byte(`{"brokerEnvironment":"int"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := Run(context.Background(), &Env{
+		Register:    register.Options{Home: dir, Root: dir},
+		ConfigPaths: config.Paths{System: sys, User: user, TrustUser: true},
+		Cards:       fakeCards{},
+		Skip:        []string{"versions", "registration", "card", "broker"},
+	})
+	var unsafe, userKey bool
+	for _, f := range r.Findings {
+		unsafe = unsafe || (f.Status == Error && strings.Contains(f.Detail, "can be written by every user") && f.Fix != "")
+	}
+	if r.OK || !unsafe {
+		t.Errorf("no error for a world-writable system file: %+v", r.Findings)
+	}
+	r = Run(context.Background(), &Env{
+		Register:    register.Options{Home: dir, Root: dir},
+		ConfigPaths: config.Paths{System: filepath.Join(dir, "none.json"), User: user},
+		Cards:       fakeCards{},
+		Skip:        []string{"versions", "registration", "card", "broker"},
+	})
+	for _, f := range r.Findings {
+		userKey = userKey || (f.Status == Warning && strings.Contains(f.Detail, "security key brokerEnvironment comes from the user file"))
+	}
+	if !userKey {
+		t.Errorf("no warning for the user's brokerEnvironment: %+v", r.Findings)
 	}
 }

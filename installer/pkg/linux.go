@@ -39,6 +39,8 @@ const PackageName = "oia"
 const (
 	HostPath = "/usr/bin/oia-host"
 	OIAPath  = "/usr/bin/oia"
+	// SystemConfigDir holds the system configuration (host/config).
+	SystemConfigDir = "/etc/oia"
 )
 
 // Options say what goes into a Linux package.
@@ -51,7 +53,8 @@ type Options struct {
 	Host, OIA string
 	// License is the LICENSE file, shipped as the copyright file.
 	License string
-	// ExtensionIDs are written into the host manifests.
+	// ExtensionIDs are written into the host manifests: the published ids
+	// of the extension, never the development id in a release.
 	ExtensionIDs []string
 	// MTime is the time stamped on every file and archive member.
 	MTime time.Time
@@ -120,6 +123,9 @@ func Linux(format string, o Options, outDir string) (string, error) {
 		{Source: o.Host, Destination: HostPath, FileInfo: info(0o755)},
 		{Source: o.OIA, Destination: OIAPath, FileInfo: info(0o755)},
 		{Source: o.License, Destination: "/usr/share/doc/oia/copyright", FileInfo: info(0o644)},
+		// The system configuration's folder, root's alone to write: the
+		// host ignores a system file others could change (docs/security.md).
+		{Destination: SystemConfigDir, Type: files.TypeDir, FileInfo: info(0o755)},
 	}
 	for i, d := range dests {
 		src := filepath.Join(staging, fmt.Sprintf("manifest-%d.json", i))

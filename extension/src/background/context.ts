@@ -136,10 +136,39 @@ export class Context {
   }
 
   /**
+   * The frames of a tab whose own origin is allowed: the top document
+   * (frame 0) and, when policy allows frames, any other. Each frame's origin
+   * is read inside it (self.origin, which is "null" in a sandboxed
+   * document), never inferred from the tab's URL, so a third-party frame
+   * in an allowed tab, or a tab that navigated away, is left out.
+   */
+  private async allowedFrames(tabId: number, tabUrl: string | undefined, s: Settings): Promise<number[]> {
+    if (s.allow.match(tabUrl) === undefined) return [];
+    let results;
+    try {
+      results = await this.api.scripting.executeScript({
+        target: s.allowFrames ? { tabId, allFrames: true } : { tabId, frameIds: [0] },
+        func: () => self.origin,
+      });
+    } catch {
+      return []; // a tab that is loading or closing, or one we may not touch
+    }
+    const ids: number[] = [];
+    for (const r of Array.isArray(results) ? results : []) {
+      const o = r.result;
+      if (typeof r.frameId !== "number" || typeof o !== "string" || o === "null") continue;
+      if (r.frameId !== 0 && !s.allowFrames) continue;
+      if (s.allow.match(o) !== undefined) ids.push(r.frameId);
+    }
+    return ids;
+  }
+
+  /**
    * Injects the content script into tabs that were already open on an
    * allow-listed origin when the list changed (at install, on a new host
-   * hello or policy), so their pages need no reload. The script starts only
-   * once per document.
+   * hello or policy), so their pages need no reload: into each frame whose
+   * own origin is allowed, never into every frame of the tab. The script
+   * starts only once per document.
    */
   private async injectIntoOpenTabs(s: Settings): Promise<void> {
     let tabs;
@@ -150,9 +179,11 @@ export class Context {
     }
     await Promise.all(
       tabs.map(async (t) => {
-        if (t.id === undefined || s.allow.match(t.url) === undefined) return;
+        if (t.id === undefined) return;
+        const frameIds = await this.allowedFrames(t.id, t.url, s);
+        if (frameIds.length === 0) return;
         try {
-          await this.api.scripting.executeScript({ target: { tabId: t.id, allFrames: s.allowFrames }, files: ["content.js"] });
+          await this.api.scripting.executeScript({ target: { tabId: t.id, frameIds }, files: ["content.js"] });
         } catch {
           // a tab that is loading or closing; its next load gets the script
         }
@@ -161,8 +192,10 @@ export class Context {
   }
 
   /**
-   * Pushes a page event to every tab whose top document is on the
-   * allow-list. Tabs without the content script refuse; that is fine.
+   * Pushes a page event to each frame whose own origin is allowed, in
+   * tabs whose top document is on the allow-list: frame 0, and other
+   * frames only when policy allows frames. Frames without the content
+   * script refuse; that is fine.
    */
   async broadcast(event: PageEvent): Promise<void> {
     const s = await this.settings(false);
@@ -175,11 +208,14 @@ export class Context {
     const msg: ContentEventMessage = { kind: "oia.event", event };
     await Promise.all(
       tabs.map(async (t) => {
-        if (t.id === undefined || s.allow.match(t.url) === undefined) return;
-        try {
-          await this.api.tabs.sendMessage(t.id, msg);
-        } catch {
-          // no content script in that tab (yet)
+        if (t.id === undefined) return;
+        const tabId = t.id;
+        for (const frameId of await this.allowedFrames(tabId, t.url, s)) {
+          try {
+            await this.api.tabs.sendMessage(tabId, msg, { frameId });
+          } catch {
+            // no content script in that frame (yet)
+          }
         }
       }),
     );

@@ -29,10 +29,16 @@ export interface DispatchHooks {
 
 /**
  * The origin of the document that sent a message, as the browser reports it:
- * sender.origin, else the origin of sender.url. Undefined when there is none.
+ * sender.origin. An opaque origin ("null": a sandboxed iframe, a page served
+ * with `Content-Security-Policy: sandbox`, a popup that inherited sandbox
+ * flags) is refused, never replaced by the origin of its URL, which would be
+ * the allowed site that served it. sender.url is used only when the browser
+ * gives no sender.origin at all (older Firefox). Undefined when refused.
  */
 export function senderOrigin(sender: MessageSender): string | undefined {
-  if (typeof sender.origin === "string" && sender.origin !== "" && sender.origin !== "null") return sender.origin;
+  if (sender.origin !== undefined) {
+    return typeof sender.origin === "string" && sender.origin !== "" && sender.origin !== "null" ? sender.origin : undefined;
+  }
   if (typeof sender.url === "string") {
     try {
       const o = new URL(sender.url).origin;
@@ -59,15 +65,18 @@ export async function dispatchPage(ctx: Context, type: unknown, sender: MessageS
     // allow-listed top document.
     if (!s.allowFrames || s.allow.match(sender.tab.url) === undefined) return notAllowed();
   }
+  // The host is told a request came from a frame: its locked allowFrames
+  // wins over the policy's (docs/protocol.md §3.3).
+  const frame = sender.frameId !== 0;
   switch (type) {
     case "getTicket":
-      return getTicket(ctx, allowed.origin);
+      return getTicket(ctx, allowed.origin, frame);
     case "getTicketNoAuth":
-      return getTicketNoAuth(ctx, allowed.origin);
+      return getTicketNoAuth(ctx, allowed.origin, frame);
     case "getNewTicket":
-      return getNewTicket(ctx, allowed.origin);
+      return getNewTicket(ctx, allowed.origin, frame);
     case "destroyTicket":
-      return destroyTicket(ctx, allowed.origin);
+      return destroyTicket(ctx, allowed.origin, frame);
     case "status":
       return status(ctx);
   }

@@ -17,6 +17,8 @@ export const RATE = Object.freeze({ perSecond: 20, burst: 40 });
 
 /** The parts of `window` the bridge uses. */
 export interface BridgeWindow {
+  /** self.origin: "null" in a sandboxed document, whatever its URL. */
+  readonly origin: string;
   readonly location: { readonly origin: string };
   postMessage(message: unknown, targetOrigin: string): void;
   addEventListener(type: "message", listener: (ev: { source: unknown; data: unknown }) => void): void;
@@ -42,8 +44,11 @@ function isReplyBody(v: unknown): v is PageReplyBody {
  * events come back to the page, posted to the page's exact origin.
  */
 export function startBridge(win: BridgeWindow, runtime: BridgeRuntime, now?: () => number): void {
+  // self.origin is the document's real origin: "null" when it is sandboxed
+  // (an iframe with sandbox, a CSP: sandbox response), though location
+  // still shows the allowed site that served it. Opaque origins get nothing.
   const origin = win.location.origin;
-  if (origin === "null" || origin === "") return; // opaque origins get nothing
+  if (win.origin !== origin || origin === "null" || origin === "") return;
   const bucket = new TokenBucket(RATE.perSecond, RATE.burst, now);
   const post = (m: PageReply | { oia: 1; type: "event"; event: PageEvent }): void => {
     win.postMessage(m, origin);

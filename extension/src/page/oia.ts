@@ -51,7 +51,8 @@ export type OIAErrorCode =
   | "INVALID_STATE"
   | "NO_EXTENSION"
   | "RATE_LIMITED"
-  | "HOST_EXITED";
+  | "HOST_EXITED"
+  | "CONFIG_UNSAFE";
 
 /** An error from Open Identity Agent, with a stable code. */
 export class OIAError extends Error {

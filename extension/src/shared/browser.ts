@@ -91,11 +91,15 @@ export interface BrowserApi {
     updateContentScripts(scripts: RegisteredContentScript[]): Promise<unknown>;
     unregisterContentScripts(filter?: { ids?: string[] }): Promise<unknown>;
     getRegisteredContentScripts(filter?: { ids?: string[] }): Promise<RegisteredContentScript[]>;
-    executeScript(injection: { target: { tabId: number; allFrames?: boolean }; files: string[] }): Promise<unknown>;
+    executeScript(injection: {
+      target: { tabId: number; allFrames?: boolean; frameIds?: number[] };
+      files?: string[];
+      func?: () => unknown;
+    }): Promise<{ frameId?: number; result?: unknown }[]>;
   };
   tabs: {
     query(info: Record<string, unknown>): Promise<Tab[]>;
-    sendMessage(tabId: number, message: unknown): Promise<unknown>;
+    sendMessage(tabId: number, message: unknown, options?: { frameId?: number }): Promise<unknown>;
   };
   windows: {
     create(data: Record<string, unknown>): Promise<{ id?: number }>;

@@ -72,6 +72,7 @@ export const ERROR_CODES = Object.freeze({
   NO_EXTENSION: 0x80800002,
   RATE_LIMITED: 0x80100006,
   HOST_EXITED: 0,
+  CONFIG_UNSAFE: 0,
 } as const);
 
 /** A stable error code. */

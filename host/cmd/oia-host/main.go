@@ -94,6 +94,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer closeLog.Close()
 	log.WithFields(logrus.Fields{"version": oia.Version, "caller": caller, "pid": os.Getpid()}).Info("start")
+	for _, w := range cfg.Warnings() {
+		log.Warn("configuration: " + w)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -18,6 +18,7 @@ func configPaths(system bool, root string) config.Paths {
 	p := config.DefaultPaths()
 	if root != "" && os.Getenv("OIA_SYSTEM_CONFIG") == "" {
 		p.System = filepath.Join(root, p.System)
+		p.TrustUser = !config.Release() // a staging root the user built
 	}
 	if system {
 		p.User = ""

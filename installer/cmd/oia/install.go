@@ -15,6 +15,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/openidentityagent/oia/host/config"
 	"github.com/openidentityagent/oia/installer/register"
 	"github.com/openidentityagent/oia/manifests"
 )
@@ -163,6 +164,12 @@ func runRegister(_ context.Context, name string, args []string, stdout, stderr i
 		fmt.Fprintf(stderr, "oia %s: %v\n", name, err)
 		return exitUsage
 	}
+	if name == "install" && f.system {
+		if err := prepareSystem(o, stdout); err != nil {
+			fmt.Fprintf(stderr, "oia %s: %v\n", name, err)
+			return exitFailed
+		}
+	}
 	res, err := do(o)
 	if res == nil && err != nil {
 		fmt.Fprintf(stderr, "oia %s: %v\n", name, err)
@@ -195,6 +202,45 @@ func runRegister(_ context.Context, name string, args []string, stdout, stderr i
 		return exitFailed
 	}
 	return exitOK
+}
+
+// prepareSystem is what a system-wide install checks and makes before it
+// registers: every user's browser will start the host, so no one but an
+// administrator may be able to change it; and the system configuration's
+// folder exists, administrators-only, so that no user can plant a file the
+// host would trust (docs/security.md). A --root (a staging tree the user
+// built) accepts the current user as owner.
+func prepareSystem(o register.Options, stdout io.Writer) error {
+	problem, err := config.AdminOnly(o.HostPath, o.Root != "" && !config.Release())
+	if err != nil {
+		return err
+	}
+	if problem != "" {
+		return fmt.Errorf("refusing to register %s for every user: %s; install oia-host where only administrators can write (the packages use %s)", o.HostPath, problem, hostInstallHint())
+	}
+	dir := filepath.Dir(config.SystemPath())
+	if o.Root != "" {
+		dir = filepath.Join(o.Root, dir)
+	}
+	if o.DryRun {
+		fmt.Fprintf(stdout, "would make %s writable by administrators only\n", dir)
+		return nil
+	}
+	if err := secureConfigDir(dir); err != nil {
+		return fmt.Errorf("make %s writable by administrators only: %w", dir, err)
+	}
+	return nil
+}
+
+// hostInstallHint names where the packages put oia-host.
+func hostInstallHint() string {
+	switch runtime.GOOS {
+	case "windows":
+		return `C:\Program Files\OIA`
+	case "darwin":
+		return "/Library/OIA"
+	}
+	return "/usr/bin"
 }
 
 func hiveName(s register.Scope) string {

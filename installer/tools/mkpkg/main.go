@@ -10,6 +10,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,13 +18,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/openidentityagent/oia"
+	"github.com/openidentityagent/oia/host/config"
 	"github.com/openidentityagent/oia/installer/pkg"
+	"github.com/openidentityagent/oia/manifests"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -34,6 +38,7 @@ type options struct {
 	crxKey, crxURL          string
 	winBin, winCert, winKey string
 	winCA                   string
+	ids                     []string
 	mtime                   time.Time
 }
 
@@ -53,9 +58,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.winCert, "win-cert", os.Getenv("WIN_SIGN_CERT"), "Authenticode certificate chain PEM (WIN_SIGN_CERT)")
 	fs.StringVar(&o.winKey, "win-key", os.Getenv("WIN_SIGN_KEY"), "Authenticode key PEM (WIN_SIGN_KEY)")
 	fs.StringVar(&o.winCA, "win-ca", os.Getenv("WIN_SIGN_CA"), "CA PEM to verify the signatures against (WIN_SIGN_CA)")
+	idList := fs.String("extension-ids", os.Getenv("EXTENSION_IDS"), "comma-separated `IDS` of the extension as published and signed, written into the host manifests (EXTENSION_IDS)")
+	printID := fs.String("print-crx-id", "", "print the Chrome extension id of the PEM key `FILE` and exit")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if *printID != "" {
+		key, err := pkg.ReadRSAKey(*printID)
+		if err != nil {
+			fmt.Fprintf(stderr, "mkpkg: %v\n", err)
+			return 1
+		}
+		spki, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+		if err != nil {
+			fmt.Fprintf(stderr, "mkpkg: %v\n", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, pkg.ExtensionID(spki))
+		return 0
+	}
+	ids, err := releaseIDs(*idList)
+	if err != nil {
+		fmt.Fprintf(stderr, "mkpkg: %v\n", err)
+		return 2
+	}
+	o.ids = ids
 	mtime, err := sourceDate()
 	if err != nil {
 		fmt.Fprintf(stderr, "mkpkg: %v\n", err)
@@ -67,6 +94,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// releaseIDs parses -extension-ids: at least one id, and never the
+// development Chrome id, which anyone can claim by copying the public key
+// in extension/static/dev-key.pub.b64 into an unpacked extension.
+func releaseIDs(list string) ([]string, error) {
+	var ids []string
+	for _, id := range strings.Split(list, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, errors.New("no -extension-ids (EXTENSION_IDS): name the ids of the extension as published and signed (docs/deployment.md)")
+	}
+	if slices.Contains(ids, config.ChromeDevExtensionID) {
+		return nil, fmt.Errorf("-extension-ids lists the development id %s, which any unpacked extension can claim: a package carries the published ids only", config.ChromeDevExtensionID)
+	}
+	if _, _, err := manifests.SplitIDs(ids); err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // sourceDate is SOURCE_DATE_EPOCH, else the last commit's time.
@@ -96,7 +145,7 @@ func build(ctx context.Context, o options, stdout io.Writer) error {
 		p, err := pkg.Linux(f, pkg.Options{
 			Version: v, Arch: o.arch, License: o.license, MTime: o.mtime,
 			Host: filepath.Join(o.bin, "oia-host"), OIA: filepath.Join(o.bin, "oia"),
-			ExtensionIDs: []string{"jojkkadnmnpkbklmagcdhigmbdlcaoha", "identity-agent@openidentityagent.org"},
+			ExtensionIDs: o.ids,
 		}, o.out)
 		if err != nil {
 			return err
@@ -129,6 +178,9 @@ func build(ctx context.Context, o options, stdout io.Writer) error {
 			}
 			made = append(made, cp)
 			fmt.Fprintf(stdout, "crx: extension id %s\n", id)
+			if !slices.Contains(o.ids, id) {
+				return fmt.Errorf("the CRX's id %s is not among -extension-ids %s: the host would refuse the extension it ships with", id, strings.Join(o.ids, ","))
+			}
 			if o.crxURL != "" {
 				xml, err := pkg.UpdateManifest(id, v, o.crxURL)
 				if err != nil {

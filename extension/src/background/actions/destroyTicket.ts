@@ -14,9 +14,9 @@ import type { Context } from "../context.js";
 import { failure } from "./reply.js";
 
 /** Logs out on behalf of origin. */
-export default async function destroyTicket(ctx: Context, origin: string): Promise<PageReplyBody> {
+export default async function destroyTicket(ctx: Context, origin: string, frame = false): Promise<PageReplyBody> {
   try {
-    await ctx.host.request("destroyTicket", { origin }, CONFIG.REQUEST_TIMEOUT_MS);
+    await ctx.host.request("destroyTicket", frame ? { origin, frame } : { origin }, CONFIG.REQUEST_TIMEOUT_MS);
     return { ok: true };
   } catch (e) {
     return failure(e);

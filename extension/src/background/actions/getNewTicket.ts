@@ -13,9 +13,9 @@ import type { Context } from "../context.js";
 import { failure, ticketReply } from "./reply.js";
 
 /** Asks the host for the ticket on behalf of origin (checked by the caller). */
-export default async function getNewTicket(ctx: Context, origin: string): Promise<PageReplyBody> {
+export default async function getNewTicket(ctx: Context, origin: string, frame = false): Promise<PageReplyBody> {
   try {
-    const r = await ctx.host.request("getNewTicket", { origin }, CONFIG.INTERACTIVE_TIMEOUT_MS);
+    const r = await ctx.host.request("getNewTicket", frame ? { origin, frame } : { origin }, CONFIG.INTERACTIVE_TIMEOUT_MS);
     return ticketReply(r);
   } catch (e) {
     return failure(e);

@@ -13,9 +13,9 @@ import type { Context } from "../context.js";
 import { failure, ticketReply } from "./reply.js";
 
 /** Asks the host for the ticket on behalf of origin (checked by the caller). */
-export default async function getTicketNoAuth(ctx: Context, origin: string): Promise<PageReplyBody> {
+export default async function getTicketNoAuth(ctx: Context, origin: string, frame = false): Promise<PageReplyBody> {
   try {
-    const r = await ctx.host.request("getTicketNoAuth", { origin }, CONFIG.REQUEST_TIMEOUT_MS);
+    const r = await ctx.host.request("getTicketNoAuth", frame ? { origin, frame } : { origin }, CONFIG.REQUEST_TIMEOUT_MS);
     return ticketReply(r);
   } catch (e) {
     return failure(e);
