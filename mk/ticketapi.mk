@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-# The legacy Ticket API library (host/ticketapi, docs/ticket-api.md), in C:
+# The legacy Ticket API library (C sources in host/ticketapi/src, tests in
+# host/ticketapi, docs/ticket-api.md):
 #
 #   make ticketapi           build/lib/libTicketApi.so and its test programs
 #   make ticketapi-windows   build/windows/{x86,x64}/TicketApiDll.dll and a
@@ -9,7 +10,7 @@
 # their copies through these rules (with BUILD set to a temporary folder and
 # TICKETAPI_SANITIZE=1 for ASan and UBSan).
 
-TICKETAPI_DIR  := host/ticketapi
+TICKETAPI_DIR  := host/ticketapi/src
 TICKETAPI_SRC  := $(addprefix $(TICKETAPI_DIR)/,ticketapi.c json.c transport_posix.c transport_windows.c exports_underscore.c)
 TICKETAPI_HDR  := $(wildcard $(TICKETAPI_DIR)/*.h)
 TICKETAPI_LIB  := $(BUILD)/lib/libTicketApi.so
