@@ -20,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/openidentityagent/oia/installer/pkg"
 )
 
 // The legacy codes the tests expect (ticket_api.h).
@@ -804,7 +806,33 @@ func TestWindowsDLLs(t *testing.T) {
 			if _, err := os.Stat(exe); err != nil {
 				t.Errorf("the LoadLibrary client was not built: %v", err)
 			}
+			signDLL(t, dll)
 		})
+	}
+}
+
+// signDLL Authenticode-signs dll with throw-away keys, as make package does
+// with the real ones (installer/tools/mkpkg), and verifies the signature.
+func signDLL(t *testing.T, dll string) {
+	t.Helper()
+	for _, tool := range []string{"osslsigncode", "openssl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Logf("not signing: %s is not installed", tool)
+			return
+		}
+	}
+	keys := filepath.Join(t.TempDir(), "keys")
+	if b, err := exec.Command(filepath.Join(repoRoot(t), "installer", "scripts", "throwaway-keys.sh"), keys).CombinedOutput(); err != nil {
+		t.Fatalf("throwaway-keys.sh: %v\n%s", err, b)
+	}
+	ctx := context.Background()
+	signed := dll + ".signed"
+	o := pkg.SignOptions{Cert: filepath.Join(keys, "win-sign.pem"), Key: filepath.Join(keys, "win-sign.key")}
+	if err := pkg.SignExe(ctx, o, dll, signed); err != nil {
+		t.Fatal(err)
+	}
+	if err := pkg.VerifyExe(ctx, signed, filepath.Join(keys, "win-ca.pem")); err != nil {
+		t.Fatal(err)
 	}
 }
 
