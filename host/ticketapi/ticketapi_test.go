@@ -141,6 +141,9 @@ type fakeAgent struct {
 	loginErr   *errBody      // logins fail with this error
 	oversize   bool          // answer attach with a frame over the client's bound
 	loginDelay time.Duration // how long a login takes
+	// replies, when set, replaces the answer to every request: these raw
+	// frames, then the connection closes.
+	replies [][]byte
 }
 
 func newFakeAgent(t *testing.T) *fakeAgent {
@@ -245,7 +248,16 @@ func (a *fakeAgent) serve(c net.Conn) {
 		}
 		a.mu.Lock()
 		a.requests[req.Type]++
+		replies := a.replies
 		a.mu.Unlock()
+		if replies != nil {
+			for _, r := range replies {
+				var hdr [4]byte
+				binary.LittleEndian.PutUint32(hdr[:], uint32(len(r)))
+				c.Write(append(hdr[:], r...))
+			}
+			return
+		}
 		// An event first, which the library must skip.
 		writeFrame(c, map[string]any{"type": "event", "event": "state", "state": "loggedIn"})
 		res := map[string]any{"id": req.ID, "type": "result", "extra": map[string]any{"ignored": true}}
@@ -525,6 +537,23 @@ func TestTicket(t *testing.T) {
 	}
 }
 
+// TestSkipsOtherFrames: results for other ids and events are skipped.
+func TestSkipsOtherFrames(t *testing.T) {
+	lib := sanitized(t)
+	a := newFakeAgent(t)
+	a.set(func(a *fakeAgent) {
+		a.replies = [][]byte{
+			[]byte(`{"type":"event","event":"ticketDestroyed"}`),
+			[]byte(`{"id":"2","type":"result","ok":true,"ticket":"WRONG"}`),
+			[]byte(`{"type":"status"}`),
+			[]byte(`{"id":"1","type":"result","ok":true,"ticket":"AQIC\u0041=@#","future":[{"x":1}]}`),
+		}
+	})
+	r := client(t, lib, a.sock, "ticket", "noauth", "64")
+	r.want(t, "rc", codeSuccess)
+	r.want(t, "ticket", "AQICA=@#")
+}
+
 // TestDestroy: destroyTicket ends the session.
 func TestDestroy(t *testing.T) {
 	lib := sanitized(t)
@@ -559,6 +588,23 @@ func TestAgentRefusals(t *testing.T) {
 			[]string{"get", "new"}, "PROMPT_UNAVAILABLE"},
 		{"oversize frame", func(a *fakeAgent) { a.oversize = true }, codeCommFailed,
 			[]string{"get", "noauth"}, "frame of 1048576 bytes"},
+		{"connection closed before the result", func(a *fakeAgent) { a.replies = [][]byte{} }, codeCommFailed,
+			[]string{"get", "noauth"}, "closed the connection"},
+		{"malformed result", func(a *fakeAgent) { a.replies = [][]byte{[]byte(`{"id":"1","type":"result","ok":tru}`)} },
+			codeCommFailed, []string{"noauth"}, "not a json object"},
+		{"ticket with a NUL", func(a *fakeAgent) {
+			a.replies = [][]byte{[]byte(`{"id":"1","type":"result","ok":true,"ticket":"AQ\u0000IC"}`)}
+		}, codeCommFailed, []string{"noauth"}, "not a valid string"},
+		{"result without ok", func(a *fakeAgent) { a.replies = [][]byte{[]byte(`{"id":"1","type":"result"}`)} },
+			codeCommFailed, []string{"noauth"}, "no ok field"},
+		{"error event instead of a result", func(a *fakeAgent) {
+			a.replies = [][]byte{[]byte(`{"type":"event","event":"error","error":{"code":"TICKET_API_DISABLED","legacyCode":2155872258,"message":"turned off\nnow"}}`)}
+		}, codeNotInstalled, []string{"get", "noauth"}, "turned off?now"},
+		{"unknown error code without legacy code", func(a *fakeAgent) {
+			a.replies = [][]byte{[]byte(`{"id":"1","type":"result","ok":false,"error":{"code":"SOMETHING_NEW","message":"m"}}`)}
+		}, "0x80100001", []string{"noauth"}, "SOMETHING_NEW: m"},
+		{"zero frame", func(a *fakeAgent) { a.replies = [][]byte{{}} }, codeCommFailed,
+			[]string{"noauth"}, "frame of 0 bytes"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
