@@ -63,6 +63,13 @@ func runMake(t *testing.T, args ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "make", append([]string{"-s", "-C", repoRoot(t)}, args...)...)
+	// Not a sub-make of a `make test` that runs this test: no inherited
+	// flags or jobserver.
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); k != "MAKEFLAGS" && k != "MFLAGS" && k != "MAKELEVEL" {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("make %s: %v\n%s", strings.Join(args, " "), err, out)
