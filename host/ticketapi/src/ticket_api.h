@@ -51,6 +51,8 @@ typedef unsigned int TCK_API_DWORD;
 #define TCK_ERR_GRP_CONFIG         0x80800000
 #define TCK_ERR_GRP_WINDOWS        0x81000000
 
+/* Every error has the 0x80000000 bit, so these test the whole group mask
+ * (the legacy header's tested any bit of it, which every error matches). */
 #define IsError(Err)           ((Err) != TCK_API_SUCCESS)
 #define IsGenericError(Err)    (((Err) & TCK_ERR_GRP_GENERIC) == TCK_ERR_GRP_GENERIC)
 #define IsCardDeviceError(Err) (((Err) & TCK_ERR_GRP_CARD_DEVICE) == TCK_ERR_GRP_CARD_DEVICE)

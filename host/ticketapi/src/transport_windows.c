@@ -74,6 +74,10 @@ static uint32_t pipe_path(char *out, DWORD cap, char *detail)
 	DWORD n = GetEnvironmentVariableA("OIA_AGENT_ENDPOINT", out, cap);
 	if (n > 0 && n < cap)
 		return TCK_API_SUCCESS;
+	if (n >= cap) {
+		ta_detail(detail, "OIA_AGENT_ENDPOINT is longer than %lu characters", (unsigned long)cap - 1);
+		return TCK_API_ERR_NO_SERVERFOUND;
+	}
 	TOKEN_USER *tu = token_user(GetCurrentProcess());
 	char *sid = NULL;
 	DWORD session = 0;
