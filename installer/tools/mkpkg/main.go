@@ -29,12 +29,12 @@ import (
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 type options struct {
-	bin, out, arch, license string
-	chromeDir, xpi          string
-	crxKey, crxURL          string
-	winBin, winCert, winKey string
-	winCA                   string
-	mtime                   time.Time
+	bin, lib, out, arch, license string
+	chromeDir, xpi               string
+	crxKey, crxURL               string
+	winBin, winCert, winKey      string
+	winCA                        string
+	mtime                        time.Time
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -42,6 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("mkpkg", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.bin, "bin", "build/bin", "`DIR` with oia-host and oia for Linux")
+	fs.StringVar(&o.lib, "lib", "build/lib", "`DIR` with libTicketApi.so for Linux (shipped when present)")
 	fs.StringVar(&o.out, "out", "build/dist", "output `DIR`")
 	fs.StringVar(&o.arch, "arch", "amd64", "Linux package architecture")
 	fs.StringVar(&o.license, "license", "LICENSE", "license `FILE`")
@@ -92,10 +93,16 @@ func build(ctx context.Context, o options, stdout io.Writer) error {
 		return err
 	}
 	var made []string
+	ticketAPI := filepath.Join(o.lib, "libTicketApi.so")
+	if _, err := os.Stat(ticketAPI); err != nil {
+		fmt.Fprintf(stdout, "linux: %s not found, so the packages carry no Ticket API library; run 'make ticketapi'\n", ticketAPI)
+		ticketAPI = ""
+	}
 	for _, f := range []string{"deb", "rpm"} {
 		p, err := pkg.Linux(f, pkg.Options{
 			Version: v, Arch: o.arch, License: o.license, MTime: o.mtime,
 			Host: filepath.Join(o.bin, "oia-host"), OIA: filepath.Join(o.bin, "oia"),
+			TicketAPI:    ticketAPI,
 			ExtensionIDs: []string{"jojkkadnmnpkbklmagcdhigmbdlcaoha", "identity-agent@openidentityagent.org"},
 		}, o.out)
 		if err != nil {
