@@ -60,10 +60,14 @@ package-windows: ticketapi-windows
 $(WIN_BIN)/x86/TicketApiDll.dll: MINGW_ARCH_CC := i686-w64-mingw32-gcc
 $(WIN_BIN)/x64/TicketApiDll.dll: MINGW_ARCH_CC := x86_64-w64-mingw32-gcc
 $(WIN_BIN)/x64/TicketApiDll.dll: MINGW_ARCH_FLAGS := -Wl,--high-entropy-va
-$(WIN_BIN)/%/TicketApiDll.dll: $(TICKETAPI_SRC) $(TICKETAPI_HDR) $(TICKETAPI_DIR)/TicketApiDll.def
+TICKETAPI_COMMA := ,
+TICKETAPI_RCFLAGS = -DOIA_VERSION_NUM=$(subst .,$(TICKETAPI_COMMA),$(VERSION)),0 -DOIA_VERSION_STR=\\\"$(VERSION)\\\"
+$(WIN_BIN)/%/TicketApiDll.dll: $(TICKETAPI_SRC) $(TICKETAPI_HDR) $(TICKETAPI_DIR)/TicketApiDll.def $(TICKETAPI_DIR)/TicketApiDll.rc
 	@mkdir -p $(@D)
+	$(MINGW_ARCH_CC:gcc=windres) $(TICKETAPI_RCFLAGS) -O coff -o $@.res $(TICKETAPI_DIR)/TicketApiDll.rc
 	$(MINGW_ARCH_CC) $(TICKETAPI_MINGW_FLAGS) $(MINGW_ARCH_FLAGS) -shared -o $@ \
-		$(TICKETAPI_SRC) $(TICKETAPI_DIR)/TicketApiDll.def -ladvapi32
+		$(TICKETAPI_SRC) $(TICKETAPI_DIR)/TicketApiDll.def $@.res -ladvapi32
+	@rm -f $@.res
 
 # A client that loads the DLL and looks every function up by name, as
 # legacy callers do (run under Wine or on Windows: it prints what it found).

@@ -859,6 +859,17 @@ func TestWindowsDLLs(t *testing.T) {
 			if _, err := os.Stat(exe); err != nil {
 				t.Errorf("the LoadLibrary client was not built: %v", err)
 			}
+			// The version resource (Explorer's Details tab).
+			b, err := os.ReadFile(dll)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, _ := os.ReadFile(filepath.Join(repoRoot(t), "VERSION"))
+			for _, s := range []string{"OriginalFilename", "TicketApiDll.dll", strings.TrimSpace(string(v))} {
+				if !bytes.Contains(b, utf16le(s)) {
+					t.Errorf("%s: no %q in the version resource", arch, s)
+				}
+			}
 			signDLL(t, dll)
 		})
 	}
@@ -887,6 +898,15 @@ func signDLL(t *testing.T, dll string) {
 	if err := pkg.VerifyExe(ctx, signed, filepath.Join(keys, "win-ca.pem")); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// utf16le encodes ASCII s as UTF-16LE, as resources store strings.
+func utf16le(s string) []byte {
+	b := make([]byte, 0, 2*len(s))
+	for i := 0; i < len(s); i++ {
+		b = append(b, s[i], 0)
+	}
+	return b
 }
 
 // exportNames reads the names of objdump -p's "[Ordinal/Name Pointer] Table".
