@@ -16,6 +16,7 @@ PACKAGES=(
 	tmux                                   # drives 'oia login' in a terminal test
 	graphviz                               # make docs: the state-machine picture
 	gcc-mingw-w64-x86-64 osslsigncode      # Windows binaries, Authenticode
+	gcc-mingw-w64-i686                     # the 32-bit TicketApiDll.dll (legacy applications)
 	zip unzip                              # extension archives
 	nodejs npm                             # the extension's build (skipped when node is already on PATH)
 )

@@ -58,6 +58,9 @@ type Options struct {
 	ExtensionIDs []string
 	// MTime is the time stamped on every file and archive member.
 	MTime time.Time
+	// TicketAPI is the built libTicketApi.so for Arch (docs/ticket-api.md),
+	// shipped where the dynamic loader finds it; empty ships none.
+	TicketAPI string
 	// Compression is the .deb's data compression: "" (gzip), "xz", "zstd"
 	// or "none" (tests, where speed matters more than size).
 	Compression string
@@ -95,7 +98,11 @@ func Linux(format string, o Options, outDir string) (string, error) {
 	if !slices.Contains([]string{"deb", "rpm"}, format) {
 		return "", fmt.Errorf("unknown package format %q; use deb or rpm", format)
 	}
-	for _, p := range []string{o.Host, o.OIA, o.License} {
+	inputs := []string{o.Host, o.OIA, o.License}
+	if o.TicketAPI != "" {
+		inputs = append(inputs, o.TicketAPI)
+	}
+	for _, p := range inputs {
 		if _, err := os.Stat(p); err != nil {
 			return "", fmt.Errorf("package input missing: %v; run 'make build' first", err)
 		}
@@ -126,6 +133,9 @@ func Linux(format string, o Options, outDir string) (string, error) {
 		// The system configuration's folder, root's alone to write: the
 		// host ignores a system file others could change (docs/security.md).
 		{Destination: SystemConfigDir, Type: files.TypeDir, FileInfo: info(0o755)},
+	}
+	if o.TicketAPI != "" {
+		contents = append(contents, &files.Content{Source: o.TicketAPI, Destination: TicketAPIPath(format, o.Arch), FileInfo: info(0o644)})
 	}
 	for i, d := range dests {
 		src := filepath.Join(staging, fmt.Sprintf("manifest-%d.json", i))
@@ -176,4 +186,18 @@ func Linux(format string, o Options, outDir string) (string, error) {
 	}
 	out := filepath.Join(outDir, packager.ConventionalFileName(pi))
 	return out, os.WriteFile(out, buf.Bytes(), 0o644)
+}
+
+// TicketAPIPath is where the package puts libTicketApi.so: Debian's
+// multiarch folder for the architecture, or /usr/lib64 (64-bit) and
+// /usr/lib for an .rpm, so that dlopen("libTicketApi.so") finds it.
+func TicketAPIPath(format, arch string) string {
+	triplet := map[string]string{"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu", "386": "i386-linux-gnu"}[arch]
+	switch {
+	case format == "deb" && triplet != "":
+		return "/usr/lib/" + triplet + "/libTicketApi.so"
+	case format == "rpm" && (arch == "amd64" || arch == "arm64"):
+		return "/usr/lib64/libTicketApi.so"
+	}
+	return "/usr/lib/libTicketApi.so"
 }

@@ -90,6 +90,37 @@ func TestLinux_DebContents(t *testing.T) {
 	}
 }
 
+// TestLinux_TicketAPI: the Ticket API library, when given, lands where the
+// loader looks, with mode 0644; without it the packages still build.
+func TestLinux_TicketAPI(t *testing.T) {
+	if _, err := exec.LookPath("dpkg-deb"); err != nil {
+		t.Skip("no dpkg-deb")
+	}
+	o := fakeInputs(t)
+	o.TicketAPI = filepath.Join(t.TempDir(), "libTicketApi.so")
+	if err := os.WriteFile(o.TicketAPI, []byte("not really a library"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Linux("deb", o, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("dpkg-deb", "-c", p).CombinedOutput()
+	if err != nil {
+		t.Fatalf("dpkg-deb -c: %v\n%s", err, out)
+	}
+	if w := "-rw-r--r-- root/root .* ./usr/lib/x86_64-linux-gnu/libTicketApi.so$"; !matchLine(string(out), w) {
+		t.Errorf("no line matching %q in:\n%s", w, out)
+	}
+	if got := TicketAPIPath("rpm", "amd64"); got != "/usr/lib64/libTicketApi.so" {
+		t.Errorf("rpm path %s", got)
+	}
+	o.TicketAPI = filepath.Join(t.TempDir(), "missing.so")
+	if _, err := Linux("rpm", o, t.TempDir()); err == nil {
+		t.Error("a missing library did not fail the package")
+	}
+}
+
 // TestManifestFiles: each shipped manifest points at /usr/bin/oia-host and
 // lists the ids for its family.
 func TestManifestFiles(t *testing.T) {

@@ -33,13 +33,13 @@ import (
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 type options struct {
-	bin, out, arch, license string
-	chromeDir, xpi          string
-	crxKey, crxURL          string
-	winBin, winCert, winKey string
-	winCA                   string
-	ids                     []string
-	mtime                   time.Time
+	bin, lib, out, arch, license string
+	chromeDir, xpi               string
+	crxKey, crxURL               string
+	winBin, winCert, winKey      string
+	winCA                        string
+	ids                          []string
+	mtime                        time.Time
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -47,6 +47,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("mkpkg", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.bin, "bin", "build/bin", "`DIR` with oia-host and oia for Linux")
+	fs.StringVar(&o.lib, "lib", "build/lib", "`DIR` with libTicketApi.so for Linux (shipped when present)")
 	fs.StringVar(&o.out, "out", "build/dist", "output `DIR`")
 	fs.StringVar(&o.arch, "arch", "amd64", "Linux package architecture")
 	fs.StringVar(&o.license, "license", "LICENSE", "license `FILE`")
@@ -54,7 +55,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.xpi, "xpi", "build/oia-firefox.xpi", "Firefox .xpi `FILE` (make extension)")
 	fs.StringVar(&o.crxKey, "crx-key", os.Getenv("CRX_KEY"), "PKCS#8 PEM RSA key that signs the CRX (CRX_KEY)")
 	fs.StringVar(&o.crxURL, "crx-url", os.Getenv("CRX_URL"), "https `URL` the CRX is served from, for updates.xml (CRX_URL)")
-	fs.StringVar(&o.winBin, "win-bin", "", "`DIR` with oia-host.exe and oia.exe to sign")
+	fs.StringVar(&o.winBin, "win-bin", "", "`DIR` with oia-host.exe, oia.exe, x86/TicketApiDll.dll and x64/TicketApiDll.dll to sign")
 	fs.StringVar(&o.winCert, "win-cert", os.Getenv("WIN_SIGN_CERT"), "Authenticode certificate chain PEM (WIN_SIGN_CERT)")
 	fs.StringVar(&o.winKey, "win-key", os.Getenv("WIN_SIGN_KEY"), "Authenticode key PEM (WIN_SIGN_KEY)")
 	fs.StringVar(&o.winCA, "win-ca", os.Getenv("WIN_SIGN_CA"), "CA PEM to verify the signatures against (WIN_SIGN_CA)")
@@ -141,10 +142,16 @@ func build(ctx context.Context, o options, stdout io.Writer) error {
 		return err
 	}
 	var made []string
+	ticketAPI := filepath.Join(o.lib, "libTicketApi.so")
+	if _, err := os.Stat(ticketAPI); err != nil {
+		fmt.Fprintf(stdout, "linux: %s not found, so the packages carry no Ticket API library; run 'make ticketapi'\n", ticketAPI)
+		ticketAPI = ""
+	}
 	for _, f := range []string{"deb", "rpm"} {
 		p, err := pkg.Linux(f, pkg.Options{
 			Version: v, Arch: o.arch, License: o.license, MTime: o.mtime,
 			Host: filepath.Join(o.bin, "oia-host"), OIA: filepath.Join(o.bin, "oia"),
+			TicketAPI:    ticketAPI,
 			ExtensionIDs: o.ids,
 		}, o.out)
 		if err != nil {
@@ -219,10 +226,15 @@ func build(ctx context.Context, o options, stdout io.Writer) error {
 		if err := os.MkdirAll(wd, 0o755); err != nil {
 			return err
 		}
-		for _, exe := range []string{"oia-host.exe", "oia.exe"} {
-			dst := filepath.Join(wd, exe)
+		// The Ticket API DLL for 32- and 64-bit applications, in a folder
+		// per architecture (both have the name applications load).
+		for _, exe := range []string{"oia-host.exe", "oia.exe", "x86/TicketApiDll.dll", "x64/TicketApiDll.dll"} {
+			dst := filepath.Join(wd, filepath.FromSlash(exe))
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				return err
+			}
 			os.Remove(dst)
-			if err := pkg.SignExe(ctx, pkg.SignOptions{Cert: o.winCert, Key: o.winKey, Time: o.mtime}, filepath.Join(o.winBin, exe), dst); err != nil {
+			if err := pkg.SignExe(ctx, pkg.SignOptions{Cert: o.winCert, Key: o.winKey, Time: o.mtime}, filepath.Join(o.winBin, filepath.FromSlash(exe)), dst); err != nil {
 				return err
 			}
 			if o.winCA != "" {
