@@ -126,6 +126,8 @@ func Assemble(cfg *config.Config, log *logrus.Logger, notify func(protocol.Event
 		PINTimeout:         cfg.PINTimeout(),
 		Locked:             locked,
 		Version:            oia.Version,
+		FramesRefused:      !cfg.FrameRequestAllowed(true),
+		TicketAPI:          cfg.TicketAPIAllowed,
 	})
 	return &Agent{Machine: m, watcher: card.NewWatcher(modules, cfg.CardPollInterval()), log: log, primed: make(chan struct{})}, nil
 }

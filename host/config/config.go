@@ -95,6 +95,17 @@ type Config struct {
 	LogLevel string `json:"logLevel"`
 	// LogFile overrides the per-user log file location.
 	LogFile string `json:"logFile"`
+	// AgentIdleSeconds is how long the agent waits, with no card in a
+	// reader and no client connected, before it exits; 0 keeps it running
+	// until the user's session ends.
+	AgentIdleSeconds int `json:"agentIdleSeconds"`
+	// TicketAPIEnabled lets desktop applications get the ticket through the
+	// Ticket API library (docs/ticket-api.md). Only the system file may set
+	// it.
+	TicketAPIEnabled bool `json:"ticketApiEnabled"`
+	// TicketAPIExecutables, when not empty, narrows the Ticket API to these
+	// executables (absolute paths). Only the system file may set it.
+	TicketAPIExecutables []string `json:"ticketApiExecutables"`
 
 	// Sources says where each key's value came from: "default" or a path.
 	Sources map[string]string `json:"-"`
@@ -126,6 +137,10 @@ var securityKeys = map[string]bool{
 	"brokerEnvironment": true, "brokerURL": true, "caBundle": true, "pkcs11Modules": true,
 	"allowedOrigins": true, "allowFrames": true, "allowedExtensions": true,
 }
+
+// systemOnlyKeys are set by the system file alone: a user file's value is
+// ignored, with a note, even when the system file is silent.
+var systemOnlyKeys = map[string]bool{"ticketApiEnabled": true, "ticketApiExecutables": true}
 
 // Default returns the built-in configuration.
 func Default() *Config {
@@ -291,6 +306,10 @@ func (c *Config) apply(path string, data []byte, system bool, private func() (st
 		if err := validate(key, nv.Elem().Interface()); err != nil {
 			return fileError(path, key, "%v", err)
 		}
+		if !system && systemOnlyKeys[key] {
+			c.Notes = append(c.Notes, fmt.Sprintf("%s: key %s ignored: only the system file may set it", path, key))
+			continue
+		}
 		if !system && securityKeys[key] && c.Locked[key] {
 			c.narrow(path, key, fv, nv.Elem())
 			continue
@@ -404,7 +423,11 @@ func validate(key string, v any) error {
 				return fmt.Errorf("%q is neither a Chrome extension id (32 letters a-p) nor a Firefox add-on id (name@domain or {uuid})", id)
 			}
 		}
-	case "pkcs11Modules", "caBundle", "logFile":
+	case "agentIdleSeconds":
+		if n := v.(int); n != 0 && (n < 5 || n > 7*24*3600) {
+			return fmt.Errorf("%d is out of range: 0 (never) or 5..604800", n)
+		}
+	case "pkcs11Modules", "caBundle", "logFile", "ticketApiExecutables":
 		var paths []string
 		if s, ok := v.(string); ok && s != "" {
 			paths = []string{s}
@@ -510,6 +533,21 @@ func (c *Config) FrameRequestAllowed(frame bool) bool {
 		return c.AllowFrames
 	}
 	return true
+}
+
+// AgentIdle returns AgentIdleSeconds as a duration; 0 means never.
+func (c *Config) AgentIdle() time.Duration {
+	return time.Duration(c.AgentIdleSeconds) * time.Second
+}
+
+// TicketAPIAllowed reports whether a desktop application running exe may
+// use the Ticket API: the system file turned it on and, if it lists
+// executables, lists this one.
+func (c *Config) TicketAPIAllowed(exe string) bool {
+	if !c.TicketAPIEnabled {
+		return false
+	}
+	return len(c.TicketAPIExecutables) == 0 || (exe != "" && slices.Contains(c.TicketAPIExecutables, exe))
 }
 
 // ExtensionAllowed reports whether the extension id may start the host.

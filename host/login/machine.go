@@ -96,6 +96,12 @@ type Settings struct {
 	ShutdownTimeout time.Duration
 	// Version is the host's version, for the hello.
 	Version string
+	// FramesRefused refuses every request from a frame: the system
+	// configuration locked allowFrames off.
+	FramesRefused bool
+	// TicketAPI says whether a desktop application running the executable
+	// may have the ticket (config.Config.TicketAPIAllowed); nil refuses all.
+	TicketAPI func(exe string) bool
 }
 
 // Deps are the machine's collaborators.
@@ -105,15 +111,17 @@ type Deps struct {
 	Sign   SignFunc
 	Clock  Clock
 	Log    logrus.FieldLogger
-	// Notify receives every event for the extension, on the machine's
-	// goroutine; it must not block for long.
+	// Notify observes every event the machine makes, whichever clients
+	// it goes to, on the machine's goroutine; it must not block for long.
+	// Clients get theirs through [Machine.Attach].
 	Notify func(protocol.Event)
 }
 
 // waiter is a request waiting for a login to end.
 type waiter struct {
-	req   protocol.Request
-	reply func(protocol.Result)
+	req    protocol.Request
+	reply  func(protocol.Result)
+	client *Client
 }
 
 // Machine is the login state machine. Create it with [New], run it with
@@ -135,6 +143,9 @@ type Machine struct {
 	// has ended and the snapshot shows its effect: a client that acts on a
 	// reply or an event never reads the state from before it.
 	replies []func()
+	// clientSeq numbers the clients; solo is the client of Handle.
+	clientSeq atomic.Uint64
+	solo      *Client
 
 	// Everything below is owned by the Run goroutine.
 	token      *card.Token
@@ -153,7 +164,9 @@ type Machine struct {
 	cancelFlow context.CancelFunc
 	timer      Timer
 	expiry     Timer
-	afterOut   string // why we are logging out: protocol.Reason*
+	afterOut   string    // why we are logging out: protocol.Reason*
+	clients    []*Client // in the order they attached
+	prompter   *Client   // who is asked for the passcode and role now
 }
 
 // New builds a machine in state noCard. Deps.Clock and Deps.Log default to
@@ -188,8 +201,20 @@ func New(deps Deps, set Settings) *Machine {
 	m := &Machine{deps: deps, set: set, loop: make(chan item, 256)}
 	// Events are made on the machine's goroutine, inside closures: hold
 	// them with the replies until the closure's change is published.
+	// Each goes to the observer and to the clients it is meant for, chosen
+	// when it is made.
 	notify := deps.Notify
-	m.deps.Notify = func(ev protocol.Event) { m.replies = append(m.replies, func() { notify(ev) }) }
+	m.deps.Notify = func(ev protocol.Event) {
+		to := m.targets(ev)
+		m.replies = append(m.replies, func() {
+			notify(ev)
+			for _, c := range to {
+				c.notify(ev)
+			}
+		})
+	}
+	m.solo = &Client{m: m, seq: m.clientSeq.Add(1), info: ClientInfo{Kind: Browser, Name: "in-process"}, notify: func(protocol.Event) {}}
+	m.clients = []*Client{m.solo}
 	m.sm = m.build()
 	m.publish()
 	return m
@@ -271,6 +296,11 @@ func (m *Machine) build() *stateless.StateMachine {
 		Permit(trCardRemoved, protocol.StateNoCard)
 
 	sm.OnTransitioned(func(_ context.Context, t stateless.Transition) {
+		switch t.Destination {
+		case protocol.StateAwaitingPIN, protocol.StateVerifying, protocol.StateAuthenticating, protocol.StateAwaitingRole:
+		default:
+			m.prompter = nil // the login flow is over: the next one chooses again
+		}
 		if t.Source != t.Destination {
 			m.deps.Notify(protocol.Event{Name: protocol.EvState, Body: protocol.StateChange{
 				State: t.Destination.(protocol.State), Previous: t.Source.(protocol.State)}})
@@ -465,8 +495,9 @@ func (m *Machine) probe() {
 				m.fire(trCardLocked)
 			case len(m.waiters) > 0:
 				m.fire(trLogin)
-			case m.set.PromptOnCardInsert && !m.prompted:
+			case !m.prompted && m.insertPrompter() != nil:
 				m.prompted = true
+				m.prompter = m.insertPrompter()
 				m.fire(trLogin)
 			}
 		})
@@ -499,8 +530,9 @@ func (m *Machine) pinPrompt() protocol.PINPrompt {
 		AttemptsLeft:   m.pinStatus.AttemptsLeft,
 		FinalTry:       m.pinStatus.FinalTry,
 		PINPad:         m.pinStatus.PINPad,
-		TimeoutSeconds: int(m.set.PINTimeout / time.Second),
+		TimeoutSeconds: int(m.pinTimeout() / time.Second),
 		LastError:      m.lastErr,
+		App:            m.promptApp(),
 	}
 	if m.ident != nil {
 		p.UID = m.ident.UID
@@ -509,7 +541,15 @@ func (m *Machine) pinPrompt() protocol.PINPrompt {
 }
 
 func (m *Machine) enterAwaitingPIN(context.Context, ...any) error {
-	m.startTimer(m.set.PINTimeout)
+	if m.prompter == nil || !m.prompter.promptable() {
+		m.prompter = m.pickPrompter()
+	}
+	if m.prompter == nil {
+		m.endFlow()
+		m.fail(trCancel, protocol.New(protocol.CodePromptUnavailable))
+		return nil
+	}
+	m.startTimer(m.pinTimeout())
 	m.deps.Notify(protocol.Event{Name: protocol.EvPINRequired, Body: m.pinPrompt()})
 	if m.pinStatus.PINPad {
 		// The passcode goes to the reader's keypad: present an empty one
@@ -563,9 +603,9 @@ func (m *Machine) enterVerifying(context.Context, ...any) error {
 	pin := m.pendingPIN
 	m.pendingPIN = ""
 	sess, prev := m.sess, m.pinStatus
-	flow, _ := m.startFlow(m.set.PINTimeout + 10*time.Second)
+	flow, _ := m.startFlow(m.pinTimeout() + 10*time.Second)
 	if m.pinStatus.PINPad {
-		m.startTimer(m.set.PINTimeout)
+		m.startTimer(m.pinTimeout())
 	}
 	go func() {
 		err := sess.Login(pin)
@@ -688,15 +728,53 @@ func (m *Machine) authenticated(bs *broker.Session, err error) {
 }
 
 func (m *Machine) enterAwaitingRole(context.Context, ...any) error {
-	m.startTimer(m.set.PINTimeout)
+	if m.prompter == nil || !m.prompter.promptable() {
+		m.prompter = m.pickPrompter()
+	}
+	if m.prompter == nil {
+		m.failWaiters(protocol.New(protocol.CodePromptUnavailable))
+		m.afterOut = protocol.ReasonLogout
+		m.fire(trCancel)
+		return nil
+	}
+	m.startTimer(m.pinTimeout())
+	m.deps.Notify(protocol.Event{Name: protocol.EvRoleRequired, Body: m.rolePrompt()})
+	return nil
+}
+
+func (m *Machine) rolePrompt() protocol.RolePrompt {
 	roles := make([]protocol.Role, len(m.bsess.Roles))
 	for i, r := range m.bsess.Roles {
 		roles[i] = roleOf(r)
 	}
-	m.deps.Notify(protocol.Event{Name: protocol.EvRoleRequired, Body: protocol.RolePrompt{
-		Origin: m.promptOrigin(), User: m.user(), Roles: roles,
-		TimeoutSeconds: int(m.set.PINTimeout / time.Second)}})
-	return nil
+	return protocol.RolePrompt{Origin: m.promptOrigin(), User: m.user(), Roles: roles,
+		TimeoutSeconds: int(m.pinTimeout() / time.Second), App: m.promptApp()}
+}
+
+// repeatPrompt asks the new prompter what the old one was asked.
+func (m *Machine) repeatPrompt() {
+	switch m.State() {
+	case protocol.StateAwaitingPIN:
+		m.deps.Notify(protocol.Event{Name: protocol.EvPINRequired, Body: m.pinPrompt()})
+	case protocol.StateAwaitingRole:
+		m.deps.Notify(protocol.Event{Name: protocol.EvRoleRequired, Body: m.rolePrompt()})
+	}
+}
+
+// cancelPrompt ends the passcode or role prompt with err for every waiting
+// request, as the prompter's cancel does.
+func (m *Machine) cancelPrompt(err error) {
+	switch m.State() {
+	case protocol.StateAwaitingPIN, protocol.StateVerifying:
+		m.endFlow()
+		m.failWaiters(err)
+		m.lastErr = ""
+		m.fire(trCancel)
+	case protocol.StateAwaitingRole:
+		m.failWaiters(err)
+		m.afterOut = protocol.ReasonLogout
+		m.fire(trCancel)
+	}
 }
 
 // chooseRole sends the role to the broker; in state authenticating.
@@ -855,15 +933,18 @@ func (m *Machine) failWaiters(err error) {
 }
 
 // answer releases the session to a waiting request: the ticket only for the
-// ticket requests, and only to an origin on the host's allow-list.
+// ticket requests, and only where the release policy allows it.
 func (m *Machine) answer(w waiter) {
 	switch w.req.Type {
 	case protocol.ReqLogin:
 		w.reply(protocol.OK(w.req.ID, m.session()))
 	default:
-		if !m.set.Origins.Allows(w.req.Origin) {
-			w.reply(protocol.Fail(w.req.ID, protocol.New(protocol.CodeOriginNotAllowed)))
+		if code := m.set.releaseRefusal(w.client, w.req); code != "" {
+			w.reply(protocol.Fail(w.req.ID, protocol.New(code)))
 			return
+		}
+		if w.client.info.Kind == App {
+			m.deps.Log.WithFields(logrus.Fields{"app": w.client.info.Exe, "pid": w.client.info.PID, "request": string(w.req.Type)}).Info("ticket released to a desktop application")
 		}
 		w.reply(protocol.OK(w.req.ID, protocol.TicketBody{Ticket: m.bsess.Ticket, Session: m.session()}))
 	}
@@ -891,16 +972,10 @@ func (m *Machine) shutdown() {
 	m.flushReplies()
 }
 
-// TerminalOrigin is the origin `oia login` gives its login request. Like an
-// extension's own pages it may log in and out, and never receives the
-// ticket over the protocol.
-const TerminalOrigin = "oia-terminal:"
-
 // isExtensionOrigin reports whether origin is an extension's own page (the
-// toolbar popup) or the terminal, which may log in and out but never
-// receive the ticket.
+// toolbar popup), which may log in and out but never receive the ticket.
 func isExtensionOrigin(o string) bool {
-	return strings.HasPrefix(o, "chrome-extension://") || strings.HasPrefix(o, "moz-extension://") || o == TerminalOrigin
+	return strings.HasPrefix(o, "chrome-extension://") || strings.HasPrefix(o, "moz-extension://")
 }
 
 // Session returns the current ticket and session, and whether one exists.

@@ -6,26 +6,38 @@ package login
 import (
 	"time"
 
-	"github.com/openidentityagent/oia/host/origin"
 	"github.com/openidentityagent/oia/host/protocol"
 )
 
-// Handle queues a request from the extension. reply is called exactly once,
-// on the machine's goroutine, possibly much later (a getTicket waits for
-// the login it starts). Handle blocks while the machine's queue is full.
+// Handle queues a request from the machine's one built-in client: a
+// browser client for a process that serves a single extension (tests, and
+// callers that need no other client), whose events reach Deps.Notify only.
+// It is [Client.Handle] for that client.
+func (m *Machine) Handle(req protocol.Request, reply func(protocol.Result)) {
+	m.handleFrom(m.solo, req, reply)
+}
+
+// handleFrom queues a request from c. reply is called exactly once, on
+// the machine's goroutine, possibly much later (a getTicket waits for the
+// login it starts). It blocks while the machine's queue is full.
 //
 // The polled requests, status and getTicketNoAuth, are answered at once on
 // the caller's goroutine from the machine's last published snapshot when no
 // earlier request is still queued: legacy pages poll, and this saves each
 // poll a trip through the machine's goroutine.
-func (m *Machine) Handle(req protocol.Request, reply func(protocol.Result)) {
+func (m *Machine) handleFrom(c *Client, req protocol.Request, reply func(protocol.Result)) {
 	if (req.Type == protocol.ReqStatus || req.Type == protocol.ReqGetTicketNoAuth) && m.inflight.Load() == 0 {
-		reply(m.snap.Load().answer(req, m.set.Origins))
+		reply(m.snap.Load().answer(c, req, &m.set))
 		return
 	}
 	m.inflight.Add(1)
 	held := func(res protocol.Result) { m.replies = append(m.replies, func() { reply(res) }) }
-	m.loop <- item{f: func() { m.handle(req, held) }, request: true}
+	m.loop <- item{f: func() {
+		if c.gone {
+			return // its connection closed while the request was queued
+		}
+		m.handle(c, req, held)
+	}, request: true}
 }
 
 // snapshot is the machine's state as the polled requests see it. It is
@@ -36,12 +48,18 @@ type snapshot struct {
 	pin     *protocol.PINPrompt
 	session protocol.Session
 	ticket  string // only when logged in
+	// prompter is the sequence number of the client asked for the
+	// passcode; only it sees the prompt in status.
+	prompter uint64
 }
 
 // publish records the current state for the fast path. Only the machine's
 // goroutine calls it (and New, before that goroutine exists).
 func (m *Machine) publish() {
 	s := &snapshot{state: m.State(), card: m.cardInfo(), session: m.session()}
+	if m.prompter != nil {
+		s.prompter = m.prompter.seq
+	}
 	if s.state == protocol.StateAwaitingPIN || s.state == protocol.StateLocked {
 		p := m.pinPrompt()
 		s.pin = &p
@@ -52,14 +70,21 @@ func (m *Machine) publish() {
 	m.snap.Store(s)
 }
 
-// answer answers status or getTicketNoAuth from the snapshot, by the same
-// rules as handle.
-func (s *snapshot) answer(req protocol.Request, origins origin.List) protocol.Result {
+// answer answers status or getTicketNoAuth from the snapshot, by the
+// same rules as handle (the release policy's functions are the same).
+func (s *snapshot) answer(c *Client, req protocol.Request, set *Settings) protocol.Result {
 	if req.Type == protocol.ReqStatus {
-		return protocol.OK(req.ID, protocol.StatusBody{State: s.state, Card: s.card, PIN: s.pin, Session: s.session})
+		if code := set.identityRefusal(c, req); code != "" {
+			return protocol.Fail(req.ID, protocol.New(code))
+		}
+		body := protocol.StatusBody{State: s.state, Card: s.card, Session: s.session}
+		if s.state == protocol.StateLocked || s.prompter == c.seq {
+			body.PIN = s.pin
+		}
+		return protocol.OK(req.ID, body)
 	}
-	if !origins.Allows(req.Origin) {
-		return protocol.Fail(req.ID, protocol.New(protocol.CodeOriginNotAllowed))
+	if code := set.releaseRefusal(c, req); code != "" {
+		return protocol.Fail(req.ID, protocol.New(code))
 	}
 	if s.state != protocol.StateLoggedIn || s.ticket == "" {
 		return protocol.Fail(req.ID, protocol.New(protocol.CodeTicketNotAvailable))
@@ -67,27 +92,42 @@ func (s *snapshot) answer(req protocol.Request, origins origin.List) protocol.Re
 	return protocol.OK(req.ID, protocol.TicketBody{Ticket: s.ticket, Session: s.session})
 }
 
-// Hello answers the hello handshake; it runs on the machine's goroutine via
-// Handle. The overrides from browser policy apply unless the system
-// configuration fixes the setting.
-func (m *Machine) hello(req protocol.Request) protocol.Result {
+// hello answers the hello handshake of client c. The overrides from its
+// browser's policy apply to that client alone (its prompts), unless the
+// system configuration fixes the setting. A browser that says hello while
+// a card waits unprompted, with promptOnCardInsert on, is asked for the
+// passcode: the card went in while no browser was there to ask.
+func (m *Machine) hello(c *Client, req protocol.Request) protocol.Result {
 	if so := req.Settings; so != nil {
-		if so.PromptOnCardInsert != nil && !m.set.Locked["promptOnCardInsert"] {
-			m.set.PromptOnCardInsert = *so.PromptOnCardInsert
+		if so.PromptOnCardInsert != nil {
+			v := *so.PromptOnCardInsert
+			c.promptOnInsert = &v
 		}
-		if so.PINTimeoutSeconds != nil && !m.set.Locked["pinTimeoutSeconds"] {
-			m.set.PINTimeout = time.Duration(*so.PINTimeoutSeconds) * time.Second
+		if so.PINTimeoutSeconds != nil {
+			c.pinTimeout = time.Duration(*so.PINTimeoutSeconds) * time.Second
 		}
 	}
 	if major(req.Protocol) != "" && major(req.Protocol) != major(protocol.Version) {
 		return protocol.Fail(req.ID, protocol.Errorf(protocol.CodeHostVersionMismatch,
 			"the extension speaks protocol %s and oia-host speaks %s: update both", req.Protocol, protocol.Version))
 	}
-	return protocol.OK(req.ID, m.HelloBody())
+	if m.State() == protocol.StateCardPresent && m.sess != nil && !m.prompted && len(m.waiters) == 0 &&
+		c.promptable() && c.wantsInsertPrompt() {
+		m.prompted = true
+		m.prompter = c
+		m.fire(trLogin)
+	}
+	body := m.HelloBody()
+	body.Settings.PromptOnCardInsert = c.wantsInsertPrompt()
+	if c.pinTimeout > 0 && !m.set.Locked["pinTimeoutSeconds"] {
+		body.Settings.PINTimeoutSeconds = int(c.pinTimeout / time.Second)
+	}
+	return protocol.OK(req.ID, body)
 }
 
-// HelloBody returns what the host says in its first frame. Safe only before
-// Run starts or on the machine's goroutine.
+// HelloBody returns what the host says in its first frame: the machine's
+// settings, before any client's overrides. Safe only before Run starts or
+// on the machine's goroutine.
 func (m *Machine) HelloBody() protocol.HelloBody {
 	origins := make([]string, len(m.set.Origins))
 	for i, p := range m.set.Origins {
@@ -114,41 +154,50 @@ func major(v string) string {
 	return v
 }
 
-func (m *Machine) handle(req protocol.Request, reply func(protocol.Result)) {
+func (m *Machine) handle(c *Client, req protocol.Request, reply func(protocol.Result)) {
 	fail := func(code protocol.Code) { reply(protocol.Fail(req.ID, protocol.New(code))) }
 	state := m.State()
+	// Only the client asked for the passcode answers the prompt.
+	notPrompter := m.prompter != nil && m.prompter != c
 	switch req.Type {
 	case protocol.ReqHello:
-		reply(m.hello(req))
+		reply(m.hello(c, req))
 
 	case protocol.ReqStatus:
+		if code := m.set.identityRefusal(c, req); code != "" {
+			fail(code)
+			return
+		}
 		body := protocol.StatusBody{State: state, Card: m.cardInfo(), Session: m.session()}
-		if state == protocol.StateAwaitingPIN || state == protocol.StateLocked {
+		if state == protocol.StateLocked || (state == protocol.StateAwaitingPIN && m.prompter == c) {
 			p := m.pinPrompt()
 			body.PIN = &p
 		}
 		reply(protocol.OK(req.ID, body))
 
 	case protocol.ReqGetTicketNoAuth:
-		if !m.set.Origins.Allows(req.Origin) {
-			fail(protocol.CodeOriginNotAllowed)
+		if code := m.set.releaseRefusal(c, req); code != "" {
+			fail(code)
 			return
 		}
 		if state != protocol.StateLoggedIn {
 			fail(protocol.CodeTicketNotAvailable)
 			return
 		}
-		m.answer(waiter{req, reply})
+		m.answer(waiter{req, reply, c})
 
 	case protocol.ReqGetTicket, protocol.ReqLogin, protocol.ReqGetNewTicket:
-		if req.Type == protocol.ReqLogin && isExtensionOrigin(req.Origin) {
-			// the toolbar's own login: allowed, and never given the ticket
-		} else if !m.set.Origins.Allows(req.Origin) {
-			fail(protocol.CodeOriginNotAllowed)
+		refusal := m.set.releaseRefusal(c, req)
+		if req.Type == protocol.ReqLogin {
+			// the toolbar's and the terminal's own login: never given the ticket
+			refusal = m.set.identityRefusal(c, req)
+		}
+		if refusal != "" {
+			fail(refusal)
 			return
 		}
 		if state == protocol.StateLoggedIn && req.Type != protocol.ReqGetNewTicket {
-			m.answer(waiter{req, reply})
+			m.answer(waiter{req, reply, c})
 			return
 		}
 		switch state {
@@ -163,7 +212,7 @@ func (m *Machine) handle(req protocol.Request, reply func(protocol.Result)) {
 			fail(protocol.CodeBusy)
 			return
 		}
-		m.waiters = append(m.waiters, waiter{req, reply})
+		m.waiters = append(m.waiters, waiter{req, reply, c})
 		switch state {
 		case protocol.StateLoggedIn: // getNewTicket: log out, then in again
 			m.logout(protocol.ReasonNewLogin)
@@ -178,22 +227,22 @@ func (m *Machine) handle(req protocol.Request, reply func(protocol.Result)) {
 		// its outcome.
 
 	case protocol.ReqDestroyTicket:
-		if req.Origin != "" && !isExtensionOrigin(req.Origin) && !m.set.Origins.Allows(req.Origin) {
-			fail(protocol.CodeOriginNotAllowed)
+		if code := m.set.identityRefusal(c, req); code != "" {
+			fail(code)
 			return
 		}
 		switch state {
 		case protocol.StateLoggedIn:
-			m.destroys = append(m.destroys, waiter{req, reply})
+			m.destroys = append(m.destroys, waiter{req, reply, c})
 			m.logout(protocol.ReasonLogout)
 		case protocol.StateLoggingOut:
-			m.destroys = append(m.destroys, waiter{req, reply})
+			m.destroys = append(m.destroys, waiter{req, reply, c})
 		default:
 			reply(protocol.OK(req.ID, nil)) // nothing to destroy: already the wanted outcome
 		}
 
 	case protocol.ReqPIN:
-		if state != protocol.StateAwaitingPIN || m.pinStatus.PINPad {
+		if state != protocol.StateAwaitingPIN || m.pinStatus.PINPad || notPrompter || !c.promptable() {
 			fail(protocol.CodeInvalidState)
 			return
 		}
@@ -207,23 +256,19 @@ func (m *Machine) handle(req protocol.Request, reply func(protocol.Result)) {
 
 	case protocol.ReqCancel:
 		switch state {
-		case protocol.StateAwaitingPIN, protocol.StateVerifying:
-			m.endFlow()
-			m.failWaiters(protocol.New(protocol.CodeUserAbort))
-			m.lastErr = ""
+		case protocol.StateAwaitingPIN, protocol.StateVerifying, protocol.StateAwaitingRole:
+			if notPrompter {
+				fail(protocol.CodeInvalidState)
+				return
+			}
 			reply(protocol.OK(req.ID, nil))
-			m.fire(trCancel)
-		case protocol.StateAwaitingRole:
-			m.failWaiters(protocol.New(protocol.CodeUserAbort))
-			reply(protocol.OK(req.ID, nil))
-			m.afterOut = protocol.ReasonLogout
-			m.fire(trCancel)
+			m.cancelPrompt(protocol.New(protocol.CodeUserAbort))
 		default:
 			fail(protocol.CodeInvalidState)
 		}
 
 	case protocol.ReqSelectRole:
-		if state != protocol.StateAwaitingRole {
+		if state != protocol.StateAwaitingRole || notPrompter {
 			fail(protocol.CodeInvalidState)
 			return
 		}

@@ -50,6 +50,10 @@ const (
 	CodeRateLimited          Code = "RATE_LIMITED"
 	CodeHostExited           Code = "HOST_EXITED"
 	CodeConfigUnsafe         Code = "CONFIG_UNSAFE"
+	CodeAgentUnavailable     Code = "AGENT_UNAVAILABLE"
+	CodeAgentVersionMismatch Code = "AGENT_VERSION_MISMATCH"
+	CodeTicketAPIDisabled    Code = "TICKET_API_DISABLED"
+	CodePromptUnavailable    Code = "PROMPT_UNAVAILABLE"
 )
 
 // Legacy Ticket API error groups (TCK_ERR_GRP_* in ticket_api.h).
@@ -103,6 +107,39 @@ var Codes = []CodeInfo{
 	{CodeRateLimited, legacyGeneric | 0x06, "too many requests: slow down"},
 	{CodeHostExited, 0, "oia-host stopped during the request: try again"},
 	{CodeConfigUnsafe, 0, "the system configuration can be changed by users who are not administrators, so it is ignored: run 'oia doctor'"},
+	{CodeAgentUnavailable, legacyConfig | 0x03, "the open identity agent could not be started or reached: run 'oia doctor'"},
+	{CodeAgentVersionMismatch, legacyConfig | 0x01, "the running open identity agent is of another version: log out, or remove the card, and try again"},
+	{CodeTicketAPIDisabled, legacyConfig | 0x02, "desktop applications may not use smartcard login on this computer: IT turns it on with ticketApiEnabled"},
+	{CodePromptUnavailable, legacyAuth | 0x03, "a passcode is needed and no browser with open identity agent is open to ask for it: open the browser and try again"},
+}
+
+// nearestLegacy gives a number to the codes the legacy API had no faithful
+// equivalent for, for clients of the Ticket API, which know only numbers
+// (docs/ticket-api.md lists them).
+var nearestLegacy = map[Code]uint32{
+	CodeConfigInvalid:       legacyConfig | 0x04,
+	CodeConfigUnsafe:        legacyConfig | 0x04,
+	CodeCardNotPresent:      legacyCard | 0x02,
+	CodePINIncorrect:        legacyAuth | 0x02,
+	CodePINExpired:          legacyAuth | 0x02,
+	CodeRoleSelectionFailed: legacyAuth | 0x02,
+	CodeTimeout:             legacyAuth | 0x01,
+	CodeSessionExpired:      legacyGeneric | 0x09,
+	CodeInvalidState:        legacyGeneric | 0x01,
+	CodeHostExited:          legacyConfig | 0x03,
+}
+
+// NearestLegacy returns the legacy number of c, or for a code with none the
+// nearest one, so that a Ticket API client always gets a number; unknown
+// codes are INTERNAL's.
+func (c Code) NearestLegacy() uint32 {
+	if n := c.Legacy(); n != 0 {
+		return n
+	}
+	if n, ok := nearestLegacy[c]; ok {
+		return n
+	}
+	return legacyGeneric | 0x01
 }
 
 var codeIndex = func() map[Code]CodeInfo {

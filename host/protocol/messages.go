@@ -258,6 +258,17 @@ type PINPrompt struct {
 	PINPad         bool   `json:"pinPad"`
 	TimeoutSeconds int    `json:"timeoutSeconds"`
 	LastError      Code   `json:"lastError,omitempty"`
+	// App names the desktop application whose Ticket API call needs the
+	// login, as the operating system reported it; nil for a page's.
+	App *App `json:"app,omitempty"`
+}
+
+// App is a desktop application at the other end of the agent's endpoint:
+// its executable's file name and process id, from the endpoint's peer
+// credentials, never from the application's own claim.
+type App struct {
+	Name string `json:"name"`
+	PID  int    `json:"pid"`
 }
 
 // RolePrompt is the body of a roleRequired event.
@@ -266,6 +277,8 @@ type RolePrompt struct {
 	User           User   `json:"user"`
 	Roles          []Role `json:"roles"`
 	TimeoutSeconds int    `json:"timeoutSeconds"`
+	// App is as in PINPrompt.
+	App *App `json:"app,omitempty"`
 }
 
 // Session is a logged-in session without its ticket: the body of a loggedIn
@@ -297,6 +310,14 @@ type HelloBody struct {
 	Version  string   `json:"version"`
 	State    State    `json:"state"`
 	Settings Settings `json:"settings"`
+	// Agent describes the agent process, in the hello it sends through a
+	// relay (docs/protocol.md §6).
+	Agent *AgentInfo `json:"agent,omitempty"`
+}
+
+// AgentInfo describes the running agent.
+type AgentInfo struct {
+	PID int `json:"pid"`
 }
 
 // Settings are the host's configuration values that the extension needs too

@@ -52,7 +52,11 @@ export type OIAErrorCode =
   | "NO_EXTENSION"
   | "RATE_LIMITED"
   | "HOST_EXITED"
-  | "CONFIG_UNSAFE";
+  | "CONFIG_UNSAFE"
+  | "AGENT_UNAVAILABLE"
+  | "AGENT_VERSION_MISMATCH"
+  | "TICKET_API_DISABLED"
+  | "PROMPT_UNAVAILABLE";
 
 /** An error from Open Identity Agent, with a stable code. */
 export class OIAError extends Error {

@@ -57,12 +57,13 @@ func runLogin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	defer closeLog.Close()
 
 	events := make(chan protocol.Event, 64)
-	a, err := agent.Assemble(cfg, log, func(ev protocol.Event) { events <- ev })
+	a, err := agent.Assemble(cfg, log, nil)
 	if err != nil {
 		fmt.Fprintf(stderr, "oia login: %v\n", err)
 		return exitFailed
 	}
 	m := a.Machine
+	term := m.Attach(login.ClientInfo{Kind: login.Terminal, Name: "oia", PID: os.Getpid()}, func(ev protocol.Event) { events <- ev })
 	ctx, cancel := context.WithCancel(ctx)
 	stopped := make(chan struct{})
 	go func() { m.Run(ctx); close(stopped) }()
@@ -77,7 +78,7 @@ func runLogin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}()
 
 	t := &terminal{in: stdin, lines: bufio.NewReader(stdin), out: stdout}
-	s := &loginSession{m: m, t: t, events: events, roleID: *roleID}
+	s := &loginSession{h: term, t: t, events: events, roleID: *roleID}
 	if err := s.run(ctx, *wait); err != nil {
 		fmt.Fprintf(stdout, "Login failed: %v\n", err)
 		return exitFailed
@@ -91,7 +92,7 @@ func runLogin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintln(stdout, "Logged in. Press Ctrl-C or remove the card to log out.")
 		s.waitEnd(ctx)
 	}
-	s.request(protocol.ReqDestroyTicket, func(r *protocol.Request) { r.Origin = login.TerminalOrigin })
+	s.request(protocol.ReqDestroyTicket, nil)
 	fmt.Fprintln(stdout, "Logged out.")
 	return exitOK
 }
@@ -123,9 +124,14 @@ func (t *terminal) readSecret(prompt string) (string, error) {
 	return t.readLine(prompt)
 }
 
+// handler serves requests: the agent, through its endpoint or in process.
+type handler interface {
+	Handle(req protocol.Request, reply func(protocol.Result))
+}
+
 // loginSession drives the machine through one login.
 type loginSession struct {
-	m      *login.Machine
+	h      handler
 	t      *terminal
 	events chan protocol.Event
 	roleID string
@@ -140,7 +146,7 @@ func (s *loginSession) request(typ protocol.RequestType, mod func(*protocol.Requ
 		mod(&req)
 	}
 	ch := make(chan protocol.Result, 1)
-	s.m.Handle(req, func(r protocol.Result) { ch <- r })
+	s.h.Handle(req, func(r protocol.Result) { ch <- r })
 	return <-ch
 }
 
@@ -170,7 +176,7 @@ func (s *loginSession) run(ctx context.Context, wait time.Duration) error {
 	}
 	result := make(chan protocol.Result, 1)
 	go func() {
-		result <- s.request(protocol.ReqLogin, func(r *protocol.Request) { r.Origin = login.TerminalOrigin })
+		result <- s.request(protocol.ReqLogin, nil)
 	}()
 	for {
 		select {
