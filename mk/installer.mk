@@ -5,7 +5,7 @@
 # that appear later are picked up when their folder exists. The oia command
 # itself needs cgo (oia login drives the card), so it is cross-built by
 # package-windows instead.
-CROSS_VET_PKGS = ./installer/register/... ./installer/doctor/... ./installer/policy/... \
+CROSS_VET_PKGS = ./host/agentclient/... ./host/relay/... ./host/spine/... ./installer/register/... ./installer/doctor/... ./installer/policy/... \
 	./installer/pkg/... ./installer/tools/... ./manifests/... \
 	$(foreach d,host/config host/protocol host/nativemsg host/logging host/origin host/server host/endpoint host/detach,$(if $(wildcard $(d)/*.go),./$(d)/...))
 

@@ -32,6 +32,7 @@ type Agent struct {
 	watcher *card.Watcher
 	log     logrus.FieldLogger
 	primed  chan struct{}
+	cfg     *config.Config // New's, for the Ticket API's policy
 }
 
 // Primed is closed once the card readers have been polled for the first
@@ -67,6 +68,20 @@ func (a *Agent) Watch(ctx context.Context) {
 // configuration, as oia-host runs them. notify receives the machine's
 // events.
 func Assemble(cfg *config.Config, log *logrus.Logger, notify func(protocol.Event)) (*Agent, error) {
+	return assemble(cfg, log, notify, false)
+}
+
+// New builds the per-desktop agent: the machine serves the clients that
+// attach through [Agent.Serve] and no built-in one.
+func New(cfg *config.Config, log *logrus.Logger) (*Agent, error) {
+	a, err := assemble(cfg, log, nil, true)
+	if err == nil {
+		a.cfg = cfg
+	}
+	return a, err
+}
+
+func assemble(cfg *config.Config, log *logrus.Logger, notify func(protocol.Event), shared bool) (*Agent, error) {
 	base, err := cfg.BrokerBaseURL()
 	if err != nil {
 		return nil, err
@@ -128,6 +143,7 @@ func Assemble(cfg *config.Config, log *logrus.Logger, notify func(protocol.Event
 		Version:            oia.Version,
 		FramesRefused:      !cfg.FrameRequestAllowed(true),
 		TicketAPI:          cfg.TicketAPIAllowed,
+		Shared:             shared,
 	})
 	return &Agent{Machine: m, watcher: card.NewWatcher(modules, cfg.CardPollInterval()), log: log, primed: make(chan struct{})}, nil
 }

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/openidentityagent/oia/host/protocol"
+	"github.com/openidentityagent/oia/host/spine"
 )
 
 // DefaultUserAgent is the genuine Identity Agent's User-Agent, odd spaces
@@ -32,7 +33,7 @@ const DefaultUserAgent = "Mozilla/4.0(compatible;IE;GACv7. 2. 2. 21)"
 
 // DefaultTimeout bounds each call (all its attempts) when
 // [Options].Timeout is zero.
-const DefaultTimeout = 30 * time.Second
+const DefaultTimeout = spine.DefaultTimeout
 
 // maxCABundle bounds the extra CA bundle file.
 const maxCABundle = 4 << 20
@@ -124,7 +125,7 @@ func New(opts Options) (*Client, error) {
 	if opts.BaseURL == nil {
 		return nil, errors.New("broker: no base url: set environment or brokerUrl")
 	}
-	base, err := parseBaseURL(opts.BaseURL.String())
+	base, err := spine.ResolveBaseURL("", opts.BaseURL.String())
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +306,7 @@ func allowedHostKey(h string) (string, error) {
 // may follow it: absolute https on an allowed host.
 func (c *Client) checkURL(field, s string) (*url.URL, error) {
 	s = strings.TrimSpace(s)
-	if len(s) > maxURLLen {
+	if len(s) > spine.MaxURLLen {
 		return nil, &InvalidFieldError{Field: field, Reason: "longer than 2048 characters"}
 	}
 	u, err := url.Parse(s)

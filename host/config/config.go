@@ -51,9 +51,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/openidentityagent/oia/host/broker"
 	"github.com/openidentityagent/oia/host/origin"
 	"github.com/openidentityagent/oia/host/protocol"
+	"github.com/openidentityagent/oia/host/spine"
 )
 
 // Config is the effective configuration. The json names are the keys of the
@@ -147,7 +147,7 @@ func Default() *Config {
 	c := &Config{
 		BrokerEnvironment:    "live",
 		SignatureHash:        "sha1",
-		BrokerTimeoutSeconds: int(broker.DefaultTimeout / time.Second),
+		BrokerTimeoutSeconds: int(spine.DefaultTimeout / time.Second),
 		PKCS11Modules:        defaultModules(),
 		AllowedOrigins:       []string{"https://*.nhs.uk"},
 		AllowedExtensions:    BuiltInExtensions(),
@@ -400,12 +400,12 @@ func typeName(t reflect.Type) string {
 func validate(key string, v any) error {
 	switch key {
 	case "brokerEnvironment":
-		if _, ok := broker.Environments[v.(string)]; !ok {
+		if _, ok := spine.Environments[v.(string)]; !ok {
 			return fmt.Errorf("unknown environment %q; use one of live, int, dep, training, dev", v)
 		}
 	case "brokerURL":
 		if s := v.(string); s != "" {
-			if _, err := broker.ResolveBaseURL("", s); err != nil {
+			if _, err := spine.ResolveBaseURL("", s); err != nil {
 				return err
 			}
 		}
@@ -509,7 +509,7 @@ func fieldsByKey() map[string]int {
 // BrokerBaseURL returns the broker's base URL: BrokerURL when set, else the
 // environment's.
 func (c *Config) BrokerBaseURL() (*url.URL, error) {
-	return broker.ResolveBaseURL(c.BrokerEnvironment, c.BrokerURL)
+	return spine.ResolveBaseURL(c.BrokerEnvironment, c.BrokerURL)
 }
 
 // Origins returns the parsed allow-list. Load has already validated it.

@@ -102,6 +102,10 @@ type Settings struct {
 	// TicketAPI says whether a desktop application running the executable
 	// may have the ticket (config.Config.TicketAPIAllowed); nil refuses all.
 	TicketAPI func(exe string) bool
+	// Shared makes the machine the agent's: it serves attached clients
+	// only, and the built-in client of [Machine.Handle] is never asked for
+	// the passcode nor counted among the clients.
+	Shared bool
 }
 
 // Deps are the machine's collaborators.
@@ -214,7 +218,9 @@ func New(deps Deps, set Settings) *Machine {
 		})
 	}
 	m.solo = &Client{m: m, seq: m.clientSeq.Add(1), info: ClientInfo{Kind: Browser, Name: "in-process"}, notify: func(protocol.Event) {}}
-	m.clients = []*Client{m.solo}
+	if !set.Shared {
+		m.clients = []*Client{m.solo}
+	}
 	m.sm = m.build()
 	m.publish()
 	return m
@@ -349,6 +355,10 @@ type item struct {
 // full, which pushes back on the reader of the native-messaging stream
 // rather than growing without bound.
 func (m *Machine) post(f func()) { m.loop <- item{f: f} }
+
+// Current returns the state as last published: safe on any goroutine, a
+// moment behind the machine's own view.
+func (m *Machine) Current() protocol.State { return m.snap.Load().state }
 
 // State returns the current state. Only for the machine's goroutine and
 // tests that have stopped it.

@@ -117,7 +117,7 @@ func (m *Machine) hello(c *Client, req protocol.Request) protocol.Result {
 		m.prompter = c
 		m.fire(trLogin)
 	}
-	body := m.HelloBody()
+	body := m.helloBody(m.State())
 	body.Settings.PromptOnCardInsert = c.wantsInsertPrompt()
 	if c.pinTimeout > 0 && !m.set.Locked["pinTimeoutSeconds"] {
 		body.Settings.PINTimeoutSeconds = int(c.pinTimeout / time.Second)
@@ -126,9 +126,11 @@ func (m *Machine) hello(c *Client, req protocol.Request) protocol.Result {
 }
 
 // HelloBody returns what the host says in its first frame: the machine's
-// settings, before any client's overrides. Safe only before Run starts or
-// on the machine's goroutine.
-func (m *Machine) HelloBody() protocol.HelloBody {
+// settings, before any client's overrides, and its last published state.
+// It is safe on any goroutine.
+func (m *Machine) HelloBody() protocol.HelloBody { return m.helloBody(m.Current()) }
+
+func (m *Machine) helloBody(state protocol.State) protocol.HelloBody {
 	origins := make([]string, len(m.set.Origins))
 	for i, p := range m.set.Origins {
 		origins[i] = p.String()
@@ -136,7 +138,7 @@ func (m *Machine) HelloBody() protocol.HelloBody {
 	return protocol.HelloBody{
 		Protocol: protocol.Version,
 		Version:  m.set.Version,
-		State:    m.State(),
+		State:    state,
 		Settings: protocol.Settings{
 			AllowedOrigins:     origins,
 			PromptOnCardInsert: m.set.PromptOnCardInsert,

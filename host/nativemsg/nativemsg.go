@@ -222,6 +222,34 @@ func (w *Writer) Send(v any) error {
 	return nil
 }
 
+// ErrQueueFull is returned by [Writer.TrySend] when the reader at the
+// other end has fallen so far behind that the queue is full.
+var ErrQueueFull = errors.New("nativemsg: the reader is not keeping up: its queue is full")
+
+// TrySend is Send that never blocks: with the queue full it sends nothing
+// and returns ErrQueueFull. The agent sends to many clients with it, so
+// that one client that stops reading cannot stall the others.
+func (w *Writer) TrySend(v any) error {
+	frame, err := Encode(v)
+	if err != nil {
+		return err
+	}
+	if e := w.err.Load(); e != nil {
+		return *e
+	}
+	w.closeMu.RLock()
+	defer w.closeMu.RUnlock()
+	if w.closed {
+		return ErrClosed
+	}
+	select {
+	case w.queue <- frame:
+		return nil
+	default:
+		return ErrQueueFull
+	}
+}
+
 // Close writes the frames already queued, stops the goroutine and returns
 // the first write error, if any.
 func (w *Writer) Close() error {

@@ -84,6 +84,8 @@ var requestFields = map[RequestType]map[string]bool{
 	ReqPIN:             {"pin": true},
 	ReqCancel:          {},
 	ReqSelectRole:      {"roleId": true},
+	ReqAgentStatus:     {},
+	ReqAgentStop:       {},
 }
 
 // Request is a request from the extension. PIN is a secret: Request's String
@@ -130,6 +132,17 @@ func (r Request) String() string {
 // *Error with code BAD_REQUEST; id is the request's id when it could be read,
 // so the caller can still answer it.
 func DecodeRequest(data []byte) (r Request, id string, err error) {
+	return decodeRequest(data, true)
+}
+
+// DecodeClientRequest is DecodeRequest for a client of the agent that is
+// not a browser (the oia command, the Ticket API library): its requests
+// have no page, so the origin is optional (docs/protocol.md §6.4).
+func DecodeClientRequest(data []byte) (r Request, id string, err error) {
+	return decodeRequest(data, false)
+}
+
+func decodeRequest(data []byte, needOrigin bool) (r Request, id string, err error) {
 	if !utf8.Valid(data) {
 		return r, "", Errorf(CodeBadRequest, "the message is not valid utf-8")
 	}
@@ -179,7 +192,7 @@ func DecodeRequest(data []byte) (r Request, id string, err error) {
 	}
 	r = Request{ID: id, Type: RequestType(typ)}
 	for name, required := range fields {
-		if _, ok := raw[name]; required && !ok {
+		if _, ok := raw[name]; required && !ok && (needOrigin || name != "origin") {
 			return r, id, Errorf(CodeBadRequest, "%s request needs field %q", typ, name)
 		}
 	}

@@ -39,6 +39,15 @@ type Sender interface {
 // and sending the results with out. It returns nil at the end of the input
 // (the browser closed the port) and the read error otherwise.
 func Serve(in io.Reader, out Sender, ready <-chan struct{}, h Handler, log logrus.FieldLogger) error {
+	return ServeWith(in, out, ready, h, log, protocol.DecodeRequest)
+}
+
+// Decoder parses a request frame: [protocol.DecodeRequest] for a browser,
+// [protocol.DecodeClientRequest] for the agent's other clients.
+type Decoder func([]byte) (protocol.Request, string, error)
+
+// ServeWith is Serve with the decoder of the client's kind.
+func ServeWith(in io.Reader, out Sender, ready <-chan struct{}, h Handler, log logrus.FieldLogger, decode Decoder) error {
 	send := func(v any) {
 		err := out.Send(v)
 		if errors.Is(err, nativemsg.ErrOutboundTooLarge) {
@@ -73,7 +82,7 @@ func Serve(in io.Reader, out Sender, ready <-chan struct{}, h Handler, log logru
 		if err != nil {
 			return err
 		}
-		req, id, err := protocol.DecodeRequest(body)
+		req, id, err := decode(body)
 		if err != nil {
 			log.WithError(err).WithField("id", id).Warn("bad request")
 			if id != "" {

@@ -262,7 +262,7 @@ type statusEntry struct {
 	RegistryKey string   `json:"registryKey,omitempty"`
 }
 
-func runStatus(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+func runStatus(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	var f registerFlags
 	fs := newRegisterFlags("status", stderr, &f, false)
 	if err := fs.Parse(args); err != nil {
@@ -312,5 +312,6 @@ func runStatus(_ context.Context, args []string, _ io.Reader, stdout, stderr io.
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.Browser, e.Scope, inst, st, e.Manifest)
 	}
 	w.Flush()
+	writeAgentStatus(ctx, stdout)
 	return exitOK
 }

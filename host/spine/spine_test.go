@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Copyright (c) 2026 The Open Identity Agent authors
 
-package broker
+package spine
 
 import (
 	"strings"
