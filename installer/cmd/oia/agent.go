@@ -40,7 +40,7 @@ func runAgent(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		sub, args = args[0], args[1:]
 	}
 	asJSON := len(args) == 1 && args[0] == "--json"
-	if len(args) > 0 && !asJSON {
+	if len(args) > 0 && !(asJSON && sub == "status") {
 		fmt.Fprint(stderr, agentUsage)
 		return exitUsage
 	}
