@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto"
 	"os"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -40,6 +41,27 @@ type Agent struct {
 // after it sees the card that was in the reader when the host started; one
 // read before it would find no card yet.
 func (a *Agent) Primed() <-chan struct{} { return a.primed }
+
+// primeWait bounds how long requests wait for the first look at the card
+// readers: a module that hangs must not hold the host up for more.
+const primeWait = 3 * time.Second
+
+// Ready is closed once the readers are primed, or after primeWait (logged),
+// or when ctx ends: requests wait for it, so that a page that asks as the
+// host starts finds the card that is in the reader.
+func (a *Agent) Ready(ctx context.Context) <-chan struct{} {
+	ready := make(chan struct{})
+	go func() {
+		select {
+		case <-a.primed:
+		case <-time.After(primeWait):
+			a.log.Warn("the card readers did not answer within 3 s; serving anyway")
+		case <-ctx.Done():
+		}
+		close(ready)
+	}()
+	return ready
+}
 
 // Watch polls the card readers until ctx ends, handing each card inserted,
 // removed or swapped to the machine. Run it on a goroutine of its own.

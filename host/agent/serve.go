@@ -77,16 +77,7 @@ func (a *Agent) Serve(ctx context.Context, l *endpoint.Listener, o Options) (Sto
 	machineDone := make(chan struct{})
 	go func() { m.Run(ctx); close(machineDone) }()
 	go a.Watch(ctx)
-	ready := make(chan struct{})
-	go func() {
-		select {
-		case <-a.Primed():
-		case <-time.After(3 * time.Second):
-			a.log.Warn("the card readers did not answer within 3 s; serving anyway")
-		case <-ctx.Done():
-		}
-		close(ready)
-	}()
+	ready := a.Ready(ctx)
 
 	s := &serving{a: a, o: o, ready: ready, since: time.Now(), stop: make(chan Stop, 1), conns: map[net.Conn]bool{}}
 	accepted := make(chan error, 1)
@@ -107,6 +98,9 @@ loop:
 			break loop
 		case err = <-accepted:
 			why = StopEndpointLost
+			if !l.Held() {
+				err = nil // Accept failed because the endpoint went away
+			}
 			break loop
 		case now := <-tick.C:
 			if !l.Held() {
@@ -121,12 +115,10 @@ loop:
 				break loop
 			}
 			if o.Exe != "" && !s.upgradePending() && stampOf(o.Exe) != exe {
-				if quiet(st) {
-					why = StopUpgraded
-					break loop
-				}
 				s.setUpgradePending()
-				a.log.Info("a new version is installed: the agent will give way to it when this session ends")
+				if !quiet(st) {
+					a.log.Info("a new version is installed: the agent will give way to it when this session ends")
+				}
 			}
 			if s.upgradePending() && quiet(st) {
 				why = StopUpgraded
@@ -142,9 +134,6 @@ loop:
 	case <-machineDone:
 	case <-time.After(3 * time.Second):
 		a.log.Warn("the login machine did not stop in time")
-	}
-	if why == StopEndpointLost && err != nil && !l.Held() {
-		err = nil // Accept failed because the endpoint went away
 	}
 	return why, err
 }
@@ -257,15 +246,11 @@ func (s *serving) accept(l *endpoint.Listener) error {
 // refuse sends a client the error event that explains why it is turned
 // away, and closes it.
 func refuse(c net.Conn, err error) {
-	if frame, e := nativemsg.Encode(errorEvent(err)); e == nil {
+	if frame, e := nativemsg.Encode(protocol.ErrorEventOf(err)); e == nil {
 		_ = c.SetWriteDeadline(time.Now().Add(time.Second))
 		_, _ = c.Write(frame)
 	}
 	_ = c.Close()
-}
-
-func errorEvent(err error) protocol.Event {
-	return protocol.Event{Name: protocol.EvError, Body: protocol.ErrorEvent{Error: protocol.BodyOf(err)}}
 }
 
 // serve runs one client's connection: the attach frame, the hello, then

@@ -32,7 +32,7 @@ type Options struct {
 	// Start starts an agent when none runs; nil connects only to a running
 	// one and returns an error wrapping endpoint.ErrNoAgent otherwise.
 	Start func() error
-	// Events, when false, subscribes to no events.
+	// NoEvents subscribes to no events (a client that reads results only).
 	NoEvents bool
 }
 
@@ -240,6 +240,36 @@ func (c *Client) read() {
 	}
 }
 
+// as decodes a frame as the body type T the machine gave it.
+func as[T any](body []byte) (any, bool) {
+	var v T
+	if json.Unmarshal(body, &v) != nil {
+		return nil, false
+	}
+	return v, true
+}
+
+// resultBodies and eventBodies decode the bodies the oia command reads;
+// others stay raw JSON.
+var (
+	resultBodies = map[protocol.RequestType]func([]byte) (any, bool){
+		protocol.ReqStatus:          as[protocol.StatusBody],
+		protocol.ReqLogin:           as[protocol.Session],
+		protocol.ReqGetTicket:       as[protocol.TicketBody],
+		protocol.ReqGetTicketNoAuth: as[protocol.TicketBody],
+		protocol.ReqGetNewTicket:    as[protocol.TicketBody],
+		protocol.ReqAgentStatus:     as[protocol.AgentStatus],
+		protocol.ReqHello:           as[protocol.HelloBody],
+	}
+	eventBodies = map[protocol.EventName]func([]byte) (any, bool){
+		protocol.EvPINRequired:  as[protocol.PINPrompt],
+		protocol.EvRoleRequired: as[protocol.RolePrompt],
+		protocol.EvError:        as[protocol.ErrorEvent],
+		protocol.EvCardInserted: as[protocol.CardInserted],
+		protocol.EvState:        as[protocol.StateChange],
+	}
+)
+
 // decodeResult gives a result the body type the machine gave it.
 func decodeResult(typ protocol.RequestType, f protocol.Frame, body []byte) protocol.Result {
 	if !f.OK {
@@ -249,72 +279,23 @@ func decodeResult(typ protocol.RequestType, f protocol.Frame, body []byte) proto
 		}
 		return protocol.Result{ID: f.ID, Err: e}
 	}
-	var v any
-	switch typ {
-	case protocol.ReqStatus:
-		v = &protocol.StatusBody{}
-	case protocol.ReqLogin:
-		v = &protocol.Session{}
-	case protocol.ReqGetTicket, protocol.ReqGetTicketNoAuth, protocol.ReqGetNewTicket:
-		v = &protocol.TicketBody{}
-	case protocol.ReqAgentStatus:
-		v = &protocol.AgentStatus{}
-	case protocol.ReqHello:
-		v = &protocol.HelloBody{}
-	default:
+	decode, ok := resultBodies[typ]
+	if !ok {
 		return protocol.Result{ID: f.ID, Body: json.RawMessage(body)}
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	v, ok := decode(body)
+	if !ok {
 		return protocol.Fail(f.ID, protocol.Errorf(protocol.CodeInternal, "the agent's %s result is malformed", typ))
 	}
-	return protocol.Result{ID: f.ID, Body: deref(v)}
+	return protocol.Result{ID: f.ID, Body: v}
 }
 
 // decodeEvent gives an event the body type the machine gave it.
 func decodeEvent(f protocol.Frame, body []byte) protocol.Event {
-	var v any
-	switch f.Event {
-	case protocol.EvPINRequired:
-		v = &protocol.PINPrompt{}
-	case protocol.EvRoleRequired:
-		v = &protocol.RolePrompt{}
-	case protocol.EvError:
-		v = &protocol.ErrorEvent{}
-	case protocol.EvCardInserted:
-		v = &protocol.CardInserted{}
-	case protocol.EvState:
-		v = &protocol.StateChange{}
-	default:
-		return protocol.Event{Name: f.Event, Body: json.RawMessage(body)}
+	if decode, ok := eventBodies[f.Event]; ok {
+		if v, ok := decode(body); ok {
+			return protocol.Event{Name: f.Event, Body: v}
+		}
 	}
-	if json.Unmarshal(body, v) != nil {
-		return protocol.Event{Name: f.Event, Body: json.RawMessage(body)}
-	}
-	return protocol.Event{Name: f.Event, Body: deref(v)}
-}
-
-func deref(v any) any {
-	switch p := v.(type) {
-	case *protocol.StatusBody:
-		return *p
-	case *protocol.Session:
-		return *p
-	case *protocol.TicketBody:
-		return *p
-	case *protocol.AgentStatus:
-		return *p
-	case *protocol.HelloBody:
-		return *p
-	case *protocol.PINPrompt:
-		return *p
-	case *protocol.RolePrompt:
-		return *p
-	case *protocol.ErrorEvent:
-		return *p
-	case *protocol.CardInserted:
-		return *p
-	case *protocol.StateChange:
-		return *p
-	}
-	return v
+	return protocol.Event{Name: f.Event, Body: json.RawMessage(body)}
 }

@@ -107,7 +107,7 @@ func (m *Machine) hello(c *Client, req protocol.Request) protocol.Result {
 			c.pinTimeout = time.Duration(*so.PINTimeoutSeconds) * time.Second
 		}
 	}
-	if major(req.Protocol) != "" && major(req.Protocol) != major(protocol.Version) {
+	if maj := protocol.Major(req.Protocol); maj != "" && maj != protocol.Major(protocol.Version) {
 		return protocol.Fail(req.ID, protocol.Errorf(protocol.CodeHostVersionMismatch,
 			"the extension speaks protocol %s and oia-host speaks %s: update both", req.Protocol, protocol.Version))
 	}
@@ -145,15 +145,6 @@ func (m *Machine) helloBody(state protocol.State) protocol.HelloBody {
 			PINTimeoutSeconds:  int(m.set.PINTimeout / time.Second),
 		},
 	}
-}
-
-func major(v string) string {
-	for i := range len(v) {
-		if v[i] == '.' {
-			return v[:i]
-		}
-	}
-	return v
 }
 
 func (m *Machine) handle(c *Client, req protocol.Request, reply func(protocol.Result)) {

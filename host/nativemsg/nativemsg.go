@@ -205,22 +205,7 @@ func (w *Writer) loop() {
 // Send frames v and queues it for writing. It returns ErrOutboundTooLarge
 // (and sends nothing) for a message over the limit, ErrClosed after Close,
 // and the write error once one write has failed. Safe for concurrent use.
-func (w *Writer) Send(v any) error {
-	frame, err := Encode(v)
-	if err != nil {
-		return err
-	}
-	if e := w.err.Load(); e != nil {
-		return *e
-	}
-	w.closeMu.RLock()
-	defer w.closeMu.RUnlock()
-	if w.closed {
-		return ErrClosed
-	}
-	w.queue <- frame
-	return nil
-}
+func (w *Writer) Send(v any) error { return w.enqueue(v, true) }
 
 // ErrQueueFull is returned by [Writer.TrySend] when the reader at the
 // other end has fallen so far behind that the queue is full.
@@ -229,7 +214,10 @@ var ErrQueueFull = errors.New("nativemsg: the reader is not keeping up: its queu
 // TrySend is Send that never blocks: with the queue full it sends nothing
 // and returns ErrQueueFull. The agent sends to many clients with it, so
 // that one client that stops reading cannot stall the others.
-func (w *Writer) TrySend(v any) error {
+func (w *Writer) TrySend(v any) error { return w.enqueue(v, false) }
+
+// enqueue frames v and queues it, waiting for room when block is set.
+func (w *Writer) enqueue(v any, block bool) error {
 	frame, err := Encode(v)
 	if err != nil {
 		return err
@@ -241,6 +229,10 @@ func (w *Writer) TrySend(v any) error {
 	defer w.closeMu.RUnlock()
 	if w.closed {
 		return ErrClosed
+	}
+	if block {
+		w.queue <- frame
+		return nil
 	}
 	select {
 	case w.queue <- frame:

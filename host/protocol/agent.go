@@ -6,6 +6,7 @@ package protocol
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 )
 
 // The kinds of client that attach to the agent (docs/protocol.md §6.2).
@@ -83,8 +84,6 @@ func DecodeAttach(data []byte) (Attach, error) {
 
 // Major returns the major number of a protocol version: "1" of "1.0".
 func Major(v string) string {
-	if i := bytes.IndexByte([]byte(v), '.'); i >= 0 {
-		return v[:i]
-	}
-	return v
+	major, _, _ := strings.Cut(v, ".")
+	return major
 }

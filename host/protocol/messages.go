@@ -398,6 +398,12 @@ type ErrorEvent struct {
 	Origin string     `json:"origin,omitempty"`
 }
 
+// ErrorEventOf is the error event for err, for no page in particular: a
+// frame that could not be answered by id, a connection refused.
+func ErrorEventOf(err error) Event {
+	return Event{Name: EvError, Body: ErrorEvent{Error: BodyOf(err)}}
+}
+
 // Event is a message the host pushes without a request. Body is one of the
 // event body types above, or nil.
 type Event struct {

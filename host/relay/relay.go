@@ -27,6 +27,7 @@ import (
 	"github.com/openidentityagent/oia"
 	"github.com/openidentityagent/oia/host/nativemsg"
 	"github.com/openidentityagent/oia/host/protocol"
+	"github.com/openidentityagent/oia/host/server"
 )
 
 // Attach writes the relay's attach frame for the browser's caller (the
@@ -44,12 +45,16 @@ func Attach(agent io.Writer, caller string) error {
 // Unavailable sends the extension the error event of a relay that cannot
 // reach the agent.
 func Unavailable(browser io.Writer, message string) error {
-	frame, err := nativemsg.Encode(protocol.Event{Name: protocol.EvError, Body: protocol.ErrorEvent{
-		Error: protocol.BodyOf(protocol.Errorf(protocol.CodeAgentUnavailable, "%s", message))}})
+	return writeEvent(browser, protocol.ErrorEventOf(protocol.Errorf(protocol.CodeAgentUnavailable, "%s", message)))
+}
+
+// writeEvent frames ev and writes it to w.
+func writeEvent(w io.Writer, ev protocol.Event) error {
+	frame, err := nativemsg.Encode(ev)
 	if err != nil {
 		return err
 	}
-	_, err = browser.Write(frame)
+	_, err = w.Write(frame)
 	return err
 }
 
@@ -65,15 +70,18 @@ const (
 // Run passes frames between the browser (in, out) and the agent (conn)
 // until either side ends, and closes conn. It returns which side ended.
 func Run(in io.Reader, out io.Writer, conn net.Conn, log logrus.FieldLogger) Result {
-	var mu sync.Mutex // out is written by both directions
-	write := func(body []byte) error {
-		frame, err := nativemsg.Frame(body)
-		if err != nil {
-			return err
-		}
+	// out is written by both directions, a whole frame at a time.
+	var mu sync.Mutex
+	put := func(write func(io.Writer) error) error {
 		mu.Lock()
 		defer mu.Unlock()
-		_, err = out.Write(frame)
+		return write(out)
+	}
+	forward := func(w io.Writer, body []byte) error {
+		frame, err := nativemsg.Frame(body)
+		if err == nil {
+			_, err = w.Write(frame)
+		}
 		return err
 	}
 	ended := make(chan Result, 2)
@@ -83,13 +91,8 @@ func Run(in io.Reader, out io.Writer, conn net.Conn, log logrus.FieldLogger) Res
 			body, err := r.Read()
 			var fe *nativemsg.FrameError
 			if errors.As(err, &fe) {
-				code := protocol.CodeBadRequest
-				if fe.Kind == nativemsg.ErrTooLarge {
-					code = protocol.CodeFrameTooLarge
-				}
 				log.WithField("size", fe.Size).WithError(err).Warn("unreadable frame from the browser")
-				ev, _ := nativemsg.Encode(protocol.Event{Name: protocol.EvError, Body: protocol.ErrorEvent{Error: protocol.BodyOf(protocol.Errorf(code, "%s", fe.Error()))}})
-				if write(ev[4:]) != nil {
+				if put(func(w io.Writer) error { return writeEvent(w, server.FrameErrorEvent(fe)) }) != nil {
 					ended <- BrowserClosed
 					return
 				}
@@ -99,8 +102,7 @@ func Run(in io.Reader, out io.Writer, conn net.Conn, log logrus.FieldLogger) Res
 				ended <- BrowserClosed
 				return
 			}
-			frame, _ := nativemsg.Frame(body)
-			if _, err := conn.Write(frame); err != nil {
+			if forward(conn, body) != nil {
 				ended <- AgentGone
 				return
 			}
@@ -119,7 +121,7 @@ func Run(in io.Reader, out io.Writer, conn net.Conn, log logrus.FieldLogger) Res
 				ended <- AgentGone
 				return
 			}
-			if write(body) != nil {
+			if put(func(w io.Writer) error { return forward(w, body) }) != nil {
 				ended <- BrowserClosed
 				return
 			}
@@ -128,9 +130,9 @@ func Run(in io.Reader, out io.Writer, conn net.Conn, log logrus.FieldLogger) Res
 	res := <-ended
 	_ = conn.Close()
 	if res == AgentGone {
-		mu.Lock()
-		_ = Unavailable(out, "the agent stopped: the extension reconnects, which starts it again; if it keeps stopping, run 'oia doctor'")
-		mu.Unlock()
+		_ = put(func(w io.Writer) error {
+			return Unavailable(w, "the agent stopped: the extension reconnects, which starts it again; if it keeps stopping, run 'oia doctor'")
+		})
 	}
 	return res
 }

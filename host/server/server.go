@@ -34,6 +34,16 @@ type Sender interface {
 	Send(v any) error
 }
 
+// FrameErrorEvent is the error event that answers a frame that could not
+// be read: FRAME_TOO_LARGE for one over the bound, else BAD_REQUEST.
+func FrameErrorEvent(fe *nativemsg.FrameError) protocol.Event {
+	code := protocol.CodeBadRequest
+	if fe.Kind == nativemsg.ErrTooLarge {
+		code = protocol.CodeFrameTooLarge
+	}
+	return protocol.ErrorEventOf(protocol.Errorf(code, "%s", fe.Error()))
+}
+
 // Serve waits for ready (when not nil: the host's first look at the card
 // readers), then reads requests from in until it ends, passing each to h
 // and sending the results with out. It returns nil at the end of the input
@@ -71,12 +81,8 @@ func ServeWith(in io.Reader, out Sender, ready <-chan struct{}, h Handler, log l
 		}
 		var fe *nativemsg.FrameError
 		if errors.As(err, &fe) {
-			code := protocol.CodeBadRequest
-			if fe.Kind == nativemsg.ErrTooLarge {
-				code = protocol.CodeFrameTooLarge
-			}
 			log.WithField("size", fe.Size).WithError(err).Warn("unreadable frame")
-			send(protocol.Event{Name: protocol.EvError, Body: protocol.ErrorEvent{Error: protocol.BodyOf(protocol.Errorf(code, "%s", fe.Error()))}})
+			send(FrameErrorEvent(fe))
 			continue
 		}
 		if err != nil {
@@ -88,7 +94,7 @@ func ServeWith(in io.Reader, out Sender, ready <-chan struct{}, h Handler, log l
 			if id != "" {
 				send(protocol.Fail(id, err))
 			} else {
-				send(protocol.Event{Name: protocol.EvError, Body: protocol.ErrorEvent{Error: protocol.BodyOf(err)}})
+				send(protocol.ErrorEventOf(err))
 			}
 			continue
 		}

@@ -133,18 +133,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	go func() { m.Run(ctx); close(machineDone) }()
 	go a.Watch(ctx)
 
-	// Requests wait for the first look at the card readers, so a page that
-	// asks as the host starts finds the card that is in the reader; a
-	// module that hangs must not hold the host up for more than a moment.
-	ready := make(chan struct{})
-	go func() {
-		select {
-		case <-a.Primed():
-		case <-time.After(3 * time.Second):
-			log.Warn("the card readers did not answer within 3 s; serving anyway")
-		}
-		close(ready)
-	}()
+	ready := a.Ready(ctx)
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(stdin, w, ready, m, log) }()
 	select {
