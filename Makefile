@@ -65,6 +65,10 @@ lint: deps $(LINT_DEPS)
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	@# The browser's relay holds no session: it must not link the card, the
+	@# broker, the signer or the login machine (docs/architecture.md).
+	@bad=$$($(GO) list -deps ./host/cmd/oia-host | grep -E '/oia/host/(login|card|broker|cms)$$'); \
+		test -z "$$bad" || { echo "oia-host links $$bad: the relay must hold no session"; exit 1; }
 
 # fuzz runs each Fuzz target for FUZZTIME; the seed corpora in testdata/ run
 # in every `go test` anyway.

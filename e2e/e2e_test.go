@@ -437,24 +437,37 @@ func (s *suite) clickClosing(t *testing.T, ctx context.Context, prompt browser.P
 	must(t, browser.ClickClosing(ctx, s.b, prompt, selector))
 }
 
-// hostKilled: when oia-host dies (killed, crashed), the page hears that
-// the session ended, and the next login starts a new host and works.
+// hostKilled: killing oia-host (the browser's relay; its pid from its own
+// log's start line, checked in /proc) leaves the session, which belongs to
+// the card and the agent: the extension connects a new relay and the page
+// still gets the same ticket. Killing the agent (SIGKILL, a crash) ends the
+// session on the page (ticketDestroyed); the next login starts a new agent
+// and works.
 func hostKilled(t *testing.T, ctx context.Context, s *suite, out string) {
 	page := s.openApp(t, ctx)
 	s.ensureLoggedIn(t, ctx, page, filepath.Join(out, "setup"))
+	ticket := s.ticketOf(t, ctx, page)
 	pid := s.hostPID(t)
 	proc, err := os.FindProcess(pid)
 	must(t, err)
 	must(t, proc.Kill())
+	if !s.until(ctx, 20*time.Second, func() bool { return s.hostPIDNow() > 0 && s.hostPIDNow() != pid }) {
+		t.Fatal("no new oia-host within 20 s of killing the relay")
+	}
+	if again := s.ticketOf(t, ctx, page); again != ticket {
+		t.Errorf("after the relay was killed the page got another ticket (or none): %q", again)
+	}
+	shot(t, ctx, page, out, "relay-killed.png")
+
+	must(t, s.agent.Kill())
 	must(t, page.WaitFor(ctx, `document.getElementById("session").textContent === "ended" && document.querySelector('#events li[data-event="ticketDestroyed"]') !== null`))
 	shot(t, ctx, page, out, "ended.png")
 
+	// The next login, from a page opened after the crash, starts a new agent.
+	page = s.openApp(t, ctx)
 	prompt := s.startLogin(t, ctx, page)
 	s.passcodeAndRole(t, ctx, prompt, out)
 	s.expectLoggedIn(t, ctx, page)
-	if again := s.hostPID(t); again == pid {
-		t.Errorf("the host after the kill has the old pid %d", pid)
-	}
 	shot(t, ctx, page, out, "app.png")
 }
 
@@ -536,23 +549,30 @@ func pinPad(t *testing.T, ctx context.Context, s *suite, out string) {
 // checked against /proc where there is one.
 func (s *suite) hostPID(t *testing.T) int {
 	t.Helper()
-	b, err := os.ReadFile(s.hostLog)
-	must(t, err)
-	pid := 0
-	for _, line := range strings.Split(string(b), "\n") {
-		var e struct {
-			Msg string `json:"msg"`
-			PID int    `json:"pid"`
-		}
-		if json.Unmarshal([]byte(line), &e) == nil && e.Msg == "start" && e.PID > 0 {
-			pid = e.PID
-		}
-	}
+	pid := s.hostPIDNow()
 	if pid == 0 {
 		t.Fatalf("no start line with a pid in %s", s.hostLog)
 	}
 	if exe, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "exe")); err == nil && filepath.Base(exe) != "oia-host" {
 		t.Fatalf("pid %d from the host log is %s, not oia-host", pid, exe)
+	}
+	return pid
+}
+
+// hostPIDNow is the pid in the last start line of oia-host (not of the
+// agent, which logs to the same file) in the host log, or 0.
+func (s *suite) hostPIDNow() int {
+	b, _ := os.ReadFile(s.hostLog)
+	pid := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		var e struct {
+			Msg       string `json:"msg"`
+			PID       int    `json:"pid"`
+			Component string `json:"component"`
+		}
+		if json.Unmarshal([]byte(line), &e) == nil && e.Msg == "start" && e.PID > 0 && e.Component == "oia-host" {
+			pid = e.PID
+		}
 	}
 	return pid
 }

@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	e2erig "github.com/openidentityagent/oia/e2e/rig"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/openidentityagent/oia/e2e/brokersim"
 	"github.com/openidentityagent/oia/e2e/browser"
+	e2erig "github.com/openidentityagent/oia/e2e/rig"
 	"github.com/openidentityagent/oia/e2e/sampleapp"
 	"github.com/openidentityagent/oia/e2e/testpki"
 	"github.com/openidentityagent/oia/e2e/vcard"
@@ -141,6 +141,8 @@ type suite struct {
 	b       browser.Browser
 	card    *vcard.Card
 	hostLog string
+	// agent is the endpoint of the agent the browser's hosts share.
+	agent *e2erig.Agent
 }
 
 // launch starts browserName with the extension, a fresh card in the reader,
@@ -160,6 +162,9 @@ type launchOptions struct {
 	// readyURL is the allowed page the launch waits on; default the app.
 	// "-" does not wait.
 	readyURL string
+	// agent is the agent endpoint to use, to share one agent (and so one
+	// session) between browsers; default a private one for this browser.
+	agent *e2erig.Agent
 }
 
 // launchWith is launch with o.
@@ -200,10 +205,23 @@ func (r *rig) launchWith(t *testing.T, browserName string, o launchOptions) *sui
 	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	s.agent = o.agent
+	if s.agent == nil {
+		if s.agent, err = e2erig.NewAgent(); err != nil {
+			t.Fatal(err)
+		}
+		// Registered before the browser's close, so it runs after it.
+		t.Cleanup(func() {
+			if err := s.agent.Close(); err != nil {
+				t.Errorf("stop the agent: %v", err)
+			}
+		})
+	}
 	env := []string{
 		"OIA_CONFIG=" + cfgPath,
 		"OIA_SYSTEM_CONFIG=" + filepath.Join(dir, "no-system-config.json"),
 		s.card.Env(),
+		s.agent.Env(),
 	}
 	opts := browser.Options{
 		Extension: ext,

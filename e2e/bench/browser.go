@@ -84,7 +84,7 @@ func pageToTicket(ctx context.Context, o Options, rig *load.Rig) ([]time.Duratio
 	if err != nil {
 		return nil, err
 	}
-	env := append([]string{"OIA_CONFIG=" + cfgPath, "OIA_SYSTEM_CONFIG=" + filepath.Join(dir, "none.json")}, rig.Env()...)
+	env := append([]string{"OIA_CONFIG=" + cfgPath, "OIA_SYSTEM_CONFIG=" + filepath.Join(dir, "none.json"), rig.Agent.Env()}, rig.Env()...)
 	lctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	b, err := browser.LaunchChromium(lctx, browser.Options{

@@ -20,11 +20,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/openidentityagent/oia/e2e/rig"
+	"github.com/openidentityagent/oia/host/endpoint"
 	"github.com/openidentityagent/oia/host/nativemsg"
 	"github.com/openidentityagent/oia/host/protocol"
 )
@@ -43,6 +47,9 @@ type Options struct {
 	// system file is disabled.
 	Config map[string]any
 	// Env is added to the host's environment (the card's OIA_VCARD_DIR).
+	// Without an OIA_AGENT_ENDPOINT in it, the host gets a private agent
+	// endpoint of its own, so that its agent is its alone and ends with it
+	// (Close, Kill), as the all-in-one host did.
 	Env []string
 	// Buffer is how many frames may wait unread; default 1024.
 	Buffer int
@@ -67,6 +74,9 @@ type Host struct {
 	waitErr error
 	waited  chan struct{}
 	killed  bool
+	hello   atomic.Pointer[protocol.Frame]
+	// agent is the private agent endpoint, when Options.Env named none.
+	agent *rig.Agent
 }
 
 // Start writes the configuration and starts the host with the development
@@ -88,6 +98,12 @@ func Start(o Options) (*Host, error) {
 	cmd.Env = append(cmd.Env, o.Env...)
 	h := newHost(o.Buffer)
 	h.cmd = cmd
+	if !slices.ContainsFunc(o.Env, func(e string) bool { return strings.HasPrefix(e, endpoint.EnvAddress+"=") }) {
+		if h.agent, err = rig.NewAgent(); err != nil {
+			return nil, err
+		}
+		cmd.Env = append(cmd.Env, h.agent.Env())
+	}
 	cmd.Stderr = h.stderr
 	if h.stdin, err = cmd.StdinPipe(); err != nil {
 		return nil, err
@@ -97,6 +113,9 @@ func Start(o Options) (*Host, error) {
 		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
+		if h.agent != nil {
+			_ = h.agent.Close()
+		}
 		return nil, fmt.Errorf("load: start %s: %w", o.Binary, err)
 	}
 	go h.read(out)
@@ -171,11 +190,22 @@ func (h *Host) read(out io.Reader) {
 			h.violation(fmt.Errorf("a frame that is not a message: %.200q", body))
 			continue
 		}
+		if f.Type == "hello" {
+			h.hello.CompareAndSwap(nil, &f)
+		}
 		select {
 		case h.frames <- f:
 		case <-h.stop:
 		}
 	}
+}
+
+// Hello returns the host's first frame, once it has come.
+func (h *Host) Hello() (protocol.Frame, bool) {
+	if f := h.hello.Load(); f != nil {
+		return *f, true
+	}
+	return protocol.Frame{}, false
 }
 
 func (h *Host) violation(err error) {
@@ -289,9 +319,13 @@ func (h *Host) Call(ctx context.Context, req map[string]any) (protocol.Frame, er
 }
 
 // Close closes the host's standard input, as the browser closes the port,
-// and waits up to timeout for it to exit; then it kills it. It returns the
-// exit error, or an error saying it had to kill the host.
+// and waits up to timeout for it to exit; then it kills it. A private agent
+// is stopped too. It returns the exit error, or an error saying it had to
+// kill the host.
 func (h *Host) Close(timeout time.Duration) error {
+	if h.agent != nil {
+		defer h.agent.Close()
+	}
 	_ = h.stdin.Close()
 	h.stopOnce.Do(func() { close(h.stop) })
 	select {
@@ -307,8 +341,19 @@ func (h *Host) Close(timeout time.Duration) error {
 	}
 }
 
-// Kill ends the host at once with SIGKILL, as a crash would, and waits.
+// Kill ends the host at once with SIGKILL, as a crash would, and waits; a
+// private agent is killed with it, so that nothing of the old session
+// survives (use KillRelay to end the relay alone).
 func (h *Host) Kill() {
+	if h.agent != nil {
+		defer func() { _ = h.agent.Kill() }()
+	}
+	h.KillRelay()
+}
+
+// KillRelay ends the relay alone with SIGKILL and waits: the agent, and any
+// session, survive it, as they survive a browser's crash.
+func (h *Host) KillRelay() {
 	h.killed = true
 	_ = h.cmd.Process.Kill()
 	_ = h.stdin.Close()

@@ -57,7 +57,7 @@ func flood(t *testing.T, h *Host, n int, want string) {
 				continue // the tail of the login's state events
 			}
 			if f.Type != "result" {
-				t.Fatalf("an unexpected frame during the flood: %+v", f)
+				t.Fatalf("an unexpected frame during the flood: %+v %+v", f, f.Error)
 			}
 			i, err := strconv.Atoi(f.ID[1:])
 			if f.ID[0] != 'f' || err != nil || i < 0 || i >= n || seen[i] {

@@ -65,9 +65,20 @@ func (r *Rig) Config() map[string]any {
 // Env is what a host process needs to find the card.
 func (r *Rig) Env() []string { return []string{r.Card.Env()} }
 
-// WaitCard waits until the host has read the card (its cardInserted event),
-// after which a ticket request starts a login.
+// WaitCard waits until the host has read the card, after which a ticket
+// request starts a login: its hello says so when the agent had read the
+// card before the host attached, else its cardInserted event does.
 func WaitCard(ctx context.Context, h *Host) error {
+	f, ok := h.Hello()
+	if !ok {
+		var err error
+		if f, err = h.Next(ctx, "hello", func(f protocol.Frame) bool { return f.Type == "hello" }); err != nil {
+			return err
+		}
+	}
+	if f.State != "" && f.State != protocol.StateNoCard {
+		return nil
+	}
 	_, err := h.Event(ctx, protocol.EvCardInserted)
 	return err
 }

@@ -26,8 +26,15 @@ var (
 // `make test` built it, else one built now with `go build` (once per
 // process, all into one temporary directory, so commands built here sit
 // side by side as in build/bin). The package is host/cmd/<name>,
-// installer/cmd/<name> or e2e/cmd/<name>.
+// installer/cmd/<name> or e2e/cmd/<name>. oia-host comes with oia beside
+// it, as every package installs them: the relay starts `oia agent` from its
+// own folder.
 func Binary(name string) (string, error) {
+	if name == "oia-host" {
+		if _, err := Binary("oia"); err != nil {
+			return "", err
+		}
+	}
 	if dir := os.Getenv("OIA_BIN"); dir != "" {
 		p := filepath.Join(dir, name)
 		if _, err := os.Stat(p); err == nil {

@@ -85,7 +85,10 @@ type Rig struct {
 	// virtual card's module, the simulator's URL and CA, and a fast card
 	// poll. Callers may change it before [Rig.WriteConfig] or [Rig.Env].
 	Config map[string]any
-	dir    string
+	// Agent is the rig's private agent endpoint: the hosts and oia
+	// commands run with [Rig.Env] share one agent there.
+	Agent *Agent
+	dir   string
 }
 
 // Start starts a simulator and makes an inserted virtual card for the card
@@ -121,6 +124,11 @@ func Start(o Options) (*Rig, error) {
 		_ = sim.Close()
 		return nil, err
 	}
+	agent, err := NewAgent()
+	if err != nil {
+		_ = sim.Close()
+		return nil, err
+	}
 	return &Rig{
 		Sim:  sim,
 		Card: c,
@@ -133,7 +141,8 @@ func Start(o Options) (*Rig, error) {
 			"logLevel":             "debug",
 			"logFile":              filepath.Join(o.Dir, "host.log"),
 		},
-		dir: o.Dir,
+		Agent: agent,
+		dir:   o.Dir,
 	}, nil
 }
 
@@ -156,8 +165,10 @@ func New(t testing.TB, o Options) *Rig {
 	return r
 }
 
-// Close stops the simulator.
-func (r *Rig) Close() error { return r.Sim.Close() }
+// Close stops the rig's agent, if one runs, and the simulator.
+func (r *Rig) Close() error {
+	return errors.Join(r.Agent.Close(), r.Sim.Close())
+}
 
 // LogFile returns the host log file the configuration names.
 func (r *Rig) LogFile() string { return r.Config["logFile"].(string) }
@@ -182,11 +193,12 @@ func (r *Rig) WriteConfig() (string, error) {
 
 // Env writes the configuration and returns the environment a host needs
 // to use it: OIA_CONFIG, an OIA_SYSTEM_CONFIG that does not exist (so the
-// machine's own configuration stays out), and OIA_VCARD_DIR.
+// machine's own configuration stays out), OIA_VCARD_DIR and the rig's
+// agent endpoint.
 func (r *Rig) Env() ([]string, error) {
 	path, err := r.WriteConfig()
 	if err != nil {
 		return nil, err
 	}
-	return []string{"OIA_CONFIG=" + path, "OIA_SYSTEM_CONFIG=" + filepath.Join(r.dir, "no-system-config.json"), r.Card.Env()}, nil
+	return []string{"OIA_CONFIG=" + path, "OIA_SYSTEM_CONFIG=" + filepath.Join(r.dir, "no-system-config.json"), r.Card.Env(), r.Agent.Env()}, nil
 }

@@ -181,6 +181,37 @@ test("the host exiting mid-request fails it with HOST_EXITED and reports wasRead
   assert.deepEqual(r.downs.map(([p, w]) => [p.code, w]), [["HOST_EXITED", true]]);
 });
 
+test("a relay that cannot serve says why before it exits: the problem is the agent's code", async () => {
+  const cases: { code: "AGENT_UNAVAILABLE" | "AGENT_VERSION_MISMATCH"; afterHello: boolean; why: string }[] = [
+    { code: "AGENT_UNAVAILABLE", afterHello: false, why: "the relay could not start or reach the agent" },
+    { code: "AGENT_VERSION_MISMATCH", afterHello: false, why: "the running agent is of another major version" },
+    { code: "AGENT_UNAVAILABLE", afterHello: true, why: "the agent went away while the relay served" },
+  ];
+  for (const c of cases) {
+    const r = rig();
+    r.host.start();
+    if (c.afterHello) await r.handshake();
+    const pending = r.host.request("getTicket", { origin: "https://a.nhs.uk" }, 60_000);
+    r.port().hostSends({ type: "event", event: "error", error: { code: c.code, legacyCode: 0x80800003, message: "run 'oia doctor'" } });
+    r.port().hostExits("Native host has exited.");
+    const e = await rejection(pending);
+    assert.equal(e.code, c.code, c.why);
+    assert.deepEqual(r.host.problem, { code: c.code, detail: "run 'oia doctor'" }, c.why);
+    assert.deepEqual(r.downs.map(([p, w]) => [p.code, w]), [[c.code, c.afterHello]], c.why);
+  }
+});
+
+test("after a good connection, a later exit is HOST_EXITED again, not the old agent problem", async () => {
+  const r = rig();
+  r.host.start();
+  r.port().hostSends({ type: "event", event: "error", error: { code: "AGENT_UNAVAILABLE", message: "x" } });
+  r.port().hostExits("Native host has exited.");
+  r.timers.advance(r.timers.pending()[0]!);
+  await r.handshake();
+  r.port().hostExits("Native host has exited.");
+  assert.deepEqual(r.downs.map(([p]) => p.code), ["AGENT_UNAVAILABLE", "HOST_EXITED"]);
+});
+
 test("reconnects with exponential backoff, bounded, and resets after a good connection", async () => {
   const r = rig();
   r.host.start();

@@ -280,7 +280,7 @@ func (s *serving) serve(c net.Conn, p endpoint.Peer) {
 	_ = c.SetReadDeadline(time.Time{})
 	log = log.WithFields(logrus.Fields{"client": info.Kind.String(), "name": info.Name})
 
-	w := nativemsg.NewWriter(c, 256)
+	w := nativemsg.NewWriter(c, clientQueue)
 	out := &sender{w: w, c: c, legacy: att.Client == protocol.ClientTicketAPI, log: log}
 	defer func() {
 		_ = c.Close() // a writer stuck on a client that reads nothing fails now
@@ -291,7 +291,7 @@ func (s *serving) serve(c net.Conn, p endpoint.Peer) {
 	}
 	var notify func(protocol.Event)
 	if att.Events == nil || *att.Events {
-		notify = func(ev protocol.Event) { _ = out.Send(ev) }
+		notify = func(ev protocol.Event) { _ = out.SendNow(ev) }
 	}
 	client := s.a.Machine.Attach(info, notify)
 	defer client.Close()
@@ -334,8 +334,10 @@ func (s *serving) admit(att protocol.Attach, p endpoint.Peer) (login.ClientInfo,
 	return info, protocol.DecodeClientRequest, nil
 }
 
-// sender sends to one client without ever blocking the machine: a client
-// that stops reading is disconnected.
+// sender sends to one client (a [server.TrySender]): SendNow, for the
+// machine's events and answers, never blocks, and a client that stops
+// reading is disconnected; Send, for the answers to unreadable frames on the
+// client's own reader, waits for room.
 type sender struct {
 	w      *nativemsg.Writer
 	c      net.Conn
@@ -343,19 +345,39 @@ type sender struct {
 	log    logrus.FieldLogger
 }
 
-func (s *sender) Send(v any) error {
-	if r, ok := v.(protocol.Result); ok && s.legacy && r.Err != nil && r.Err.LegacyCode == 0 {
-		e := *r.Err
-		e.LegacyCode = e.Code.NearestLegacy()
-		r.Err = &e
-		v = r
-	}
-	err := s.w.TrySend(v)
+// clientQueue is how many frames may wait for one client; clientRoom is
+// how full it may be when the client's next request is read.
+const (
+	clientQueue = 256
+	clientRoom  = clientQueue / 2
+)
+
+// WaitRoom waits until the client's queue is at most half full.
+func (s *sender) WaitRoom() { s.w.WaitRoom(clientRoom) }
+
+// Send waits for room in the client's queue.
+func (s *sender) Send(v any) error { return s.w.Send(s.legacyOf(v)) }
+
+// SendNow queues v or, with the queue full, disconnects the client.
+func (s *sender) SendNow(v any) error {
+	err := s.w.TrySend(s.legacyOf(v))
 	if errors.Is(err, nativemsg.ErrQueueFull) {
 		s.log.Warn("a client stopped reading: disconnecting it")
 		_ = s.c.Close()
 	}
 	return err
+}
+
+// legacyOf gives an error result for the Ticket API library its legacy
+// number, which every error it gets carries.
+func (s *sender) legacyOf(v any) any {
+	if r, ok := v.(protocol.Result); ok && s.legacy && r.Err != nil && r.Err.LegacyCode == 0 {
+		e := *r.Err
+		e.LegacyCode = e.Code.NearestLegacy()
+		r.Err = &e
+		return r
+	}
+	return v
 }
 
 // handler serves one client's requests: the agent's own, for the oia

@@ -180,25 +180,56 @@ type Writer struct {
 	// never takes it, so a sender blocked on a full queue cannot stall it.
 	closeMu sync.RWMutex
 	closed  bool
+
+	// roomMu and room wake [Writer.WaitRoom] after each frame is written.
+	roomMu sync.Mutex
+	room   *sync.Cond
 }
 
 // NewWriter starts the goroutine that owns out. queue is how many frames may
 // wait to be written before Send blocks.
 func NewWriter(out io.Writer, queue int) *Writer {
 	w := &Writer{out: out, queue: make(chan []byte, queue), done: make(chan struct{})}
+	w.room = sync.NewCond(&w.roomMu)
 	go w.loop()
 	return w
 }
 
 func (w *Writer) loop() {
-	defer close(w.done)
+	defer func() {
+		close(w.done)
+		w.wake()
+	}()
 	for frame := range w.queue {
-		if w.err.Load() != nil {
-			continue // drain, so that senders never block on a dead output
+		if w.err.Load() == nil { // else drain, so that senders never block on a dead output
+			if _, err := w.out.Write(frame); err != nil {
+				w.err.CompareAndSwap(nil, &err)
+			}
 		}
-		if _, err := w.out.Write(frame); err != nil {
-			w.err.CompareAndSwap(nil, &err)
+		w.wake()
+	}
+}
+
+func (w *Writer) wake() {
+	w.roomMu.Lock()
+	w.room.Broadcast()
+	w.roomMu.Unlock()
+}
+
+// WaitRoom waits until at most n frames wait to be written, or the writer
+// has failed or stopped. The agent's reader of one client calls it before
+// each request, so that a client that sends faster than it reads its
+// answers is slowed down (backpressure) rather than overflowing its queue.
+func (w *Writer) WaitRoom(n int) {
+	w.roomMu.Lock()
+	defer w.roomMu.Unlock()
+	for len(w.queue) > n && w.err.Load() == nil {
+		select {
+		case <-w.done:
+			return
+		default:
 		}
+		w.room.Wait()
 	}
 }
 

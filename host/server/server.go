@@ -56,18 +56,36 @@ func Serve(in io.Reader, out Sender, ready <-chan struct{}, h Handler, log logru
 // [protocol.DecodeClientRequest] for the agent's other clients.
 type Decoder func([]byte) (protocol.Request, string, error)
 
+// TrySender is a [Sender] that can also send without blocking: the agent's
+// writer to one client. ServeWith sends the answers that come from the
+// login machine with SendNow, so that a client that stops reading cannot
+// stall the machine, and its own answers to unreadable frames with Send.
+// Before it reads each frame it calls WaitRoom, so that a client that sends
+// faster than it reads its answers waits for them (backpressure) instead of
+// overflowing its queue.
+type TrySender interface {
+	Sender
+	SendNow(v any) error
+	WaitRoom()
+}
+
 // ServeWith is Serve with the decoder of the client's kind.
 func ServeWith(in io.Reader, out Sender, ready <-chan struct{}, h Handler, log logrus.FieldLogger, decode Decoder) error {
-	send := func(v any) {
-		err := out.Send(v)
+	sendWith := func(put func(any) error, v any) {
+		err := put(v)
 		if errors.Is(err, nativemsg.ErrOutboundTooLarge) {
 			if r, ok := v.(protocol.Result); ok {
-				err = out.Send(protocol.Fail(r.ID, protocol.Errorf(protocol.CodeInternal, "the answer was over the browsers' 1 MiB limit")))
+				err = put(protocol.Fail(r.ID, protocol.Errorf(protocol.CodeInternal, "the answer was over the browsers' 1 MiB limit")))
 			}
 		}
 		if err != nil {
 			log.WithError(err).Warn("cannot send to the extension")
 		}
+	}
+	send := func(v any) { sendWith(out.Send, v) }
+	answer, waitRoom := send, func() {}
+	if ts, ok := out.(TrySender); ok {
+		answer, waitRoom = func(v any) { sendWith(ts.SendNow, v) }, ts.WaitRoom
 	}
 	if ready != nil {
 		<-ready
@@ -75,6 +93,7 @@ func ServeWith(in io.Reader, out Sender, ready <-chan struct{}, h Handler, log l
 
 	r := nativemsg.NewReader(in, nativemsg.MaxInbound)
 	for {
+		waitRoom()
 		body, err := r.Read()
 		if err == io.EOF {
 			return nil
@@ -99,6 +118,6 @@ func ServeWith(in io.Reader, out Sender, ready <-chan struct{}, h Handler, log l
 			continue
 		}
 		log.WithField("request", req.String()).Debug("request")
-		h.Handle(req, func(res protocol.Result) { send(res) })
+		h.Handle(req, func(res protocol.Result) { answer(res) })
 	}
 }

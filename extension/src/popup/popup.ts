@@ -34,15 +34,25 @@ function stateName(state: string | undefined): string {
   return t(api, "state" + state.charAt(0).toUpperCase() + state.slice(1));
 }
 
+/** The message key for each connection problem. */
+const PROBLEM_MESSAGES: Readonly<Record<NonNullable<SessionStore["hostProblem"]>["code"], string>> = {
+  HOST_NOT_FOUND: "hostMissing",
+  HOST_VERSION_MISMATCH: "hostMismatch",
+  HOST_EXITED: "hostExited",
+  AGENT_UNAVAILABLE: "agentUnavailable",
+  AGENT_VERSION_MISMATCH: "agentMismatch",
+};
+
 function render(s: SessionStore): void {
   const problem = s.hostProblem ?? null;
   el("host-missing").hidden = problem === null;
   if (problem !== null) {
     el("host-problem").textContent = t(
       api,
-      problem.code === "HOST_NOT_FOUND" ? "hostMissing" : problem.code === "HOST_VERSION_MISMATCH" ? "hostMismatch" : "hostExited",
+      PROBLEM_MESSAGES[problem.code],
     );
-    el("host-help").textContent = problem.code === "HOST_NOT_FOUND" ? t(api, "hostMissingHelp") : "";
+    el("host-help").textContent =
+      problem.code === "HOST_NOT_FOUND" ? t(api, "hostMissingHelp") : problem.code.startsWith("AGENT_") ? t(api, "agentHelp") : "";
     el("log-file").textContent = logFileFor(navigator.userAgent);
   }
   el("card-state").textContent = stateName(s.state);

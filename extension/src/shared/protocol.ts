@@ -90,6 +90,8 @@ export const DEFAULT_MESSAGES: Readonly<Partial<Record<ErrorCode, string>>> = Ob
     "open identity agent is not installed or not registered for this browser: run 'oia doctor'",
   HOST_VERSION_MISMATCH: "the extension and oia-host versions do not match: update both",
   HOST_EXITED: "oia-host stopped during the request: try again",
+  AGENT_UNAVAILABLE: "oia-host cannot start or reach the identity agent: run 'oia doctor'",
+  AGENT_VERSION_MISMATCH: "oia-host and the running identity agent are of different versions: run 'oia agent stop', then try again",
   ORIGIN_NOT_ALLOWED: "this site is not allowed to use smartcard login",
   NO_EXTENSION:
     "the open identity agent extension is not installed, or this site is not allowed",

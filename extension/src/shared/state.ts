@@ -54,7 +54,7 @@ export interface HostInfo {
 
 /** Why the host is unavailable. */
 export interface HostProblemRecord {
-  code: "HOST_NOT_FOUND" | "HOST_VERSION_MISMATCH" | "HOST_EXITED";
+  code: "HOST_NOT_FOUND" | "HOST_VERSION_MISMATCH" | "HOST_EXITED" | "AGENT_UNAVAILABLE" | "AGENT_VERSION_MISMATCH";
   detail: string;
 }
 

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/openidentityagent/oia/e2e/brokersim"
 	"github.com/openidentityagent/oia/e2e/rig"
 	"github.com/openidentityagent/oia/e2e/vcard"
+	"github.com/openidentityagent/oia/host/endpoint"
 	"github.com/openidentityagent/oia/host/nativemsg"
 	"github.com/openidentityagent/oia/host/protocol"
 )
@@ -36,6 +38,22 @@ func hostBinary(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// privateAgent returns an agent endpoint of the test's own; its agent is
+// stopped when the test ends.
+func privateAgent(t *testing.T) *rig.Agent {
+	t.Helper()
+	a, err := rig.NewAgent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := a.Close(); err != nil {
+			t.Errorf("stop the agent: %v", err)
+		}
+	})
+	return a
 }
 
 // host is a running oia-host, spoken to over real pipes as a browser would.
@@ -68,6 +86,11 @@ func startHost(t *testing.T, cfg map[string]any, env ...string) *host {
 	cmd := exec.Command(hostBinary(t), devCaller)
 	cmd.Env = append(os.Environ(), "OIA_CONFIG="+writeConfig(t, cfg), "OIA_SYSTEM_CONFIG=/nonexistent/oia.json")
 	cmd.Env = append(cmd.Env, env...)
+	if !slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, endpoint.EnvAddress+"=") }) {
+		// A private agent, which ends with the host (the cleanup below
+		// runs first).
+		cmd.Env = append(cmd.Env, privateAgent(t).Env())
+	}
 	h := &host{t: t, cmd: cmd, frames: make(chan protocol.Frame, 256), stderr: &bytes.Buffer{}}
 	cmd.Stderr = h.stderr
 	var err error
@@ -153,6 +176,15 @@ func (h *host) next(what string, ok func(protocol.Frame) bool) protocol.Frame {
 			h.t.Fatalf("no %s within 10 s; frames seen: %+v", what, h.pending)
 		}
 	}
+}
+
+// waitCard waits until the host has read the card: its hello says so when
+// the agent had read it before the host attached, else cardInserted does.
+func (h *host) waitCard() {
+	h.t.Helper()
+	h.next("the card", func(f protocol.Frame) bool {
+		return f.Type == "hello" && f.State != "" && f.State != protocol.StateNoCard || f.Event == protocol.EvCardInserted
+	})
 }
 
 func (h *host) result(id string) protocol.Frame {
@@ -282,13 +314,18 @@ type loginRig struct{ *rig.Rig }
 
 func newLoginRig(t *testing.T) *loginRig { return &loginRig{rig.New(t, rig.Options{})} }
 
-// start starts a host with the rig's configuration.
+// start starts a host with the rig's configuration and says hello, as the
+// extension does on connecting (a card that waits is prompted for then).
 func (r *loginRig) start(t *testing.T) *host {
 	env, err := r.Env()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startHost(t, r.Config, env...)
+	h := startHost(t, r.Config, env...)
+	if res := h.call(map[string]any{"type": "hello", "protocol": protocol.Version}); !res.OK {
+		t.Fatalf("hello: %+v", res.Error)
+	}
+	return h
 }
 
 func TestHost_LoginWithVirtualCard(t *testing.T) {
@@ -428,7 +465,7 @@ func TestHost_PolicySettingsInHello(t *testing.T) {
 	sys := writeConfig(t, map[string]any{"pinTimeoutSeconds": 90})
 	cfg := writeConfig(t, baseConfig())
 	cmd := exec.Command(hostBinary(t), devCaller)
-	cmd.Env = append(os.Environ(), "OIA_CONFIG="+cfg, "OIA_SYSTEM_CONFIG="+sys)
+	cmd.Env = append(os.Environ(), "OIA_CONFIG="+cfg, "OIA_SYSTEM_CONFIG="+sys, privateAgent(t).Env())
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
@@ -472,7 +509,7 @@ func TestHost_TenConcurrentGetTicket(t *testing.T) {
 	rig := newLoginRig(t)
 	rig.Config["promptOnCardInsert"] = false
 	h := rig.start(t)
-	h.event(protocol.EvCardInserted)
+	h.waitCard()
 	var ids []string
 	for range 10 {
 		ids = append(ids, h.send(map[string]any{"type": "getTicket", "origin": "https://spine.nhs.uk"}))

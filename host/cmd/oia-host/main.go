@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
 // Copyright (c) 2026 The Open Identity Agent authors
 
-// Command oia-host is Open Identity Agent's native-messaging host. The
-// browser starts it when the extension connects; it speaks length-prefixed
-// JSON on standard input and output (docs/protocol.md §3), logs to a
-// per-user file, and exits when the browser closes standard input.
+// Command oia-host is Open Identity Agent's native-messaging host: the
+// browser's relay to the per-desktop agent. The browser starts it when the
+// extension connects; it speaks length-prefixed JSON on standard input and
+// output (docs/protocol.md §3), connects to the agent's endpoint (starting
+// `oia agent` from its own folder when none runs), names the calling
+// extension, and passes frames both ways (docs/protocol.md §6). It holds
+// no session: it logs to a per-user file and exits when the browser closes
+// standard input or the agent goes away.
 //
 //	oia-host chrome-extension://<id>/ [--parent-window=<n>]   (Chrome, Edge)
 //	oia-host <manifest path> <add-on id>                        (Firefox)
@@ -17,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -26,12 +31,13 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/openidentityagent/oia"
-	"github.com/openidentityagent/oia/host/agent"
+	"github.com/openidentityagent/oia/host/agentclient"
 	"github.com/openidentityagent/oia/host/config"
+	"github.com/openidentityagent/oia/host/endpoint"
 	"github.com/openidentityagent/oia/host/logging"
 	"github.com/openidentityagent/oia/host/nativemsg"
 	"github.com/openidentityagent/oia/host/protocol"
-	"github.com/openidentityagent/oia/host/server"
+	"github.com/openidentityagent/oia/host/relay"
 )
 
 // Exit statuses.
@@ -98,61 +104,50 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		log.Warn("configuration: " + w)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer cancel()
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	go func() {
-		select {
-		case <-sigs:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-
-	w := nativemsg.NewWriter(stdout, 64)
-	a, err := agent.Assemble(cfg, log, func(ev protocol.Event) {
-		if err := w.Send(ev); err != nil {
-			log.WithError(err).Warn("cannot send an event")
-		}
-	})
+	conn, err := dialAgent(ctx, log)
 	if err != nil {
-		log.WithError(err).Error("cannot start")
-		fmt.Fprintln(stderr, "oia-host:", err)
+		log.WithError(err).Error("cannot reach the agent")
+		_ = relay.Unavailable(stdout, fmt.Sprintf("oia-host cannot start or reach the agent (%v): run 'oia doctor'", err))
 		return exitError
 	}
-	m := a.Machine
-	hello := m.HelloBody() // before Run: afterwards only the machine's goroutine may read it
-	// Hello is the first frame (protocol.md §3.2): it is queued before the
-	// machine and the watcher, whose events share the writer, start.
-	if err := w.Send(protocol.Hello{HelloBody: hello}); err != nil {
-		log.WithError(err).Error("cannot send hello")
+	if err := relay.Attach(conn, caller); err != nil {
+		log.WithError(err).Error("cannot attach to the agent")
+		_ = relay.Unavailable(stdout, "oia-host cannot attach to the agent: run 'oia doctor'")
 		return exitError
 	}
-	machineDone := make(chan struct{})
-	go func() { m.Run(ctx); close(machineDone) }()
-	go a.Watch(ctx)
-
-	ready := a.Ready(ctx)
-	served := make(chan error, 1)
-	go func() { served <- server.Serve(stdin, w, ready, m, log) }()
-	select {
-	case err = <-served:
-	case <-ctx.Done():
-	}
-	cancel()
-	select {
-	case <-machineDone:
-	case <-time.After(time.Second):
-		log.Warn("the login machine did not stop in time")
-	}
-	_ = w.Close()
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		log.WithError(err).Error("input failed")
+	go func() { <-ctx.Done(); _ = conn.Close() }()
+	if relay.Run(stdin, stdout, conn, log) == relay.AgentGone && ctx.Err() == nil {
+		log.Warn("stop: the agent went away")
 		return exitError
 	}
 	log.Info("stop: the browser closed the port")
 	return exitOK
+}
+
+// dialAgent connects to this user's agent, starting `oia agent` from the
+// folder oia-host is in when none runs.
+func dialAgent(ctx context.Context, log logrus.FieldLogger) (net.Conn, error) {
+	addr, err := endpoint.Address()
+	if err != nil {
+		return nil, err
+	}
+	var start func() error
+	if oiaCmd, err := agentclient.AgentCommand(); err == nil {
+		start = agentclient.Starter(oiaCmd)
+	} else {
+		log.WithError(err).Warn("cannot start an agent; only a running one can be used")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	started := time.Now()
+	conn, peer, err := endpoint.DialOrStart(ctx, addr, start)
+	if err != nil {
+		return nil, err
+	}
+	log.WithFields(logrus.Fields{"agent_pid": peer.PID, "ms": time.Since(started).Milliseconds()}).Debug("connected to the agent")
+	return conn, nil
 }
 
 const usage = `usage: oia-host chrome-extension://<id>/ [--parent-window=<n>]

@@ -17,23 +17,21 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/openidentityagent/oia/host/agent"
-	"github.com/openidentityagent/oia/host/config"
-	"github.com/openidentityagent/oia/host/logging"
-	"github.com/openidentityagent/oia/host/login"
 	"github.com/openidentityagent/oia/host/protocol"
 )
 
 // runLogin is `oia login`: the browser's login flow in a terminal, for
-// service desks and diagnosis. It runs the same machine as oia-host (built
-// by host/agent), reads the passcode without echo, lists the roles, and
-// prints the user, role and session expiry; the ticket only with
-// --show-ticket. It logs out at the end unless --keep.
+// service desks and diagnosis, through the agent (which it starts if none
+// runs), so the session it makes is the one every browser shares. It reads
+// the passcode without echo, lists the roles, and prints the user, role
+// and session expiry; the ticket only with --show-ticket. When the card is
+// already logged in it reports that session. The session stays until the
+// card is removed or 'oia logout'; --keep waits for its end.
 func runLogin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("oia login", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	showTicket := fs.Bool("show-ticket", false, "print the SSO ticket (a secret: do not paste it anywhere)")
-	keep := fs.Bool("keep", false, "stay logged in until Ctrl-C or the card is removed")
+	showTicket := fs.Bool("show-ticket", false, "print the SSO ticket (a secret: do not paste it anywhere; needs the Ticket API enabled)")
+	keep := fs.Bool("keep", false, "wait until the session ends (Ctrl-C or card removal)")
 	roleID := fs.String("role", "", "choose this role id without asking")
 	wait := fs.Duration("wait", 60*time.Second, "how long to wait for a card")
 	fs.Usage = func() {
@@ -43,57 +41,33 @@ func runLogin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	cfg, err := config.Load(config.DefaultPaths())
+	c, err := connectAgent(ctx, protocol.ClientOIA)
 	if err != nil {
 		fmt.Fprintf(stderr, "oia login: %v\n", err)
 		return exitFailed
 	}
-	cfg.PromptOnCardInsert = false // the terminal asks when it is ready
-	log, closeLog, err := logging.New(logging.Options{Path: cfg.LogFile, Level: cfg.LogLevel, Component: "oia login"})
-	if err != nil {
-		fmt.Fprintf(stderr, "oia login: %v\n", err)
-		return exitFailed
-	}
-	defer closeLog.Close()
-
-	events := make(chan protocol.Event, 64)
-	a, err := agent.Assemble(cfg, log, nil)
-	if err != nil {
-		fmt.Fprintf(stderr, "oia login: %v\n", err)
-		return exitFailed
-	}
-	m := a.Machine
-	term := m.Attach(login.ClientInfo{Kind: login.Terminal, Name: "oia", PID: os.Getpid()}, func(ev protocol.Event) { events <- ev })
-	ctx, cancel := context.WithCancel(ctx)
-	stopped := make(chan struct{})
-	go func() { m.Run(ctx); close(stopped) }()
-	go a.Watch(ctx)
-	<-a.Primed()
-	defer func() {
-		cancel()
-		select {
-		case <-stopped:
-		case <-time.After(2 * time.Second):
-		}
-	}()
+	defer c.Close()
 
 	t := &terminal{in: stdin, lines: bufio.NewReader(stdin), out: stdout}
-	s := &loginSession{h: term, t: t, events: events, roleID: *roleID}
+	s := &loginSession{h: c, t: t, events: c.Events(), roleID: *roleID}
 	if err := s.run(ctx, *wait); err != nil {
 		fmt.Fprintf(stdout, "Login failed: %v\n", err)
 		return exitFailed
 	}
 	if *showTicket {
-		if ticket, _, ok := m.Session(); ok {
-			fmt.Fprintf(stdout, "Ticket:  %s\n", ticket)
+		ticket, err := fetchTicket(ctx, protocol.ReqGetTicketNoAuth)
+		if err != nil {
+			fmt.Fprintf(stderr, "oia login: %v\n", err)
+			return exitFailed
 		}
+		fmt.Fprintf(stdout, "Ticket:  %s\n", ticket)
 	}
 	if *keep {
-		fmt.Fprintln(stdout, "Logged in. Press Ctrl-C or remove the card to log out.")
+		fmt.Fprintln(stdout, "Logged in. Press Ctrl-C or remove the card to stop waiting.")
 		s.waitEnd(ctx)
+		return exitOK
 	}
-	s.request(protocol.ReqDestroyTicket, nil)
-	fmt.Fprintln(stdout, "Logged out.")
+	fmt.Fprintln(stdout, "The session lasts until the card is removed or 'oia logout'.")
 	return exitOK
 }
 
@@ -133,7 +107,7 @@ type handler interface {
 type loginSession struct {
 	h      handler
 	t      *terminal
-	events chan protocol.Event
+	events <-chan protocol.Event
 	roleID string
 	seq    int
 }
@@ -150,17 +124,32 @@ func (s *loginSession) request(typ protocol.RequestType, mod func(*protocol.Requ
 	return <-ch
 }
 
-var errAborted = errors.New("cancelled")
+var (
+	errAborted   = errors.New("cancelled")
+	errAgentGone = errors.New("the agent stopped: run 'oia doctor'")
+)
 
 func (s *loginSession) run(ctx context.Context, wait time.Duration) error {
-	st := s.request(protocol.ReqStatus, nil).Body.(protocol.StatusBody)
+	r := s.request(protocol.ReqStatus, nil)
+	if r.Err != nil {
+		return fmt.Errorf("%s (%s)", r.Err.Message, r.Err.Code)
+	}
+	st := r.Body.(protocol.StatusBody)
+	if st.State == protocol.StateLoggedIn {
+		fmt.Fprintln(s.t.out, "Already logged in: this desktop's session is shared by the browsers and applications.")
+		s.printSession(st.Session)
+		return nil
+	}
 	if !st.Card.Present {
 		fmt.Fprintln(s.t.out, "Insert your NHS smartcard…")
 		deadline := time.After(wait)
 	waitCard:
 		for {
 			select {
-			case ev := <-s.events:
+			case ev, ok := <-s.events:
+				if !ok {
+					return errAgentGone
+				}
 				if ev.Name == protocol.EvCardInserted {
 					break waitCard
 				}
@@ -189,7 +178,10 @@ func (s *loginSession) run(ctx context.Context, wait time.Duration) error {
 			}
 			s.printSession(r.Body.(protocol.Session))
 			return nil
-		case ev := <-s.events:
+		case ev, ok := <-s.events:
+			if !ok {
+				return errAgentGone
+			}
 			if err := s.onEvent(ev); err != nil {
 				return err
 			}
@@ -268,7 +260,11 @@ func (s *loginSession) waitEnd(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case ev := <-s.events:
+		case ev, ok := <-s.events:
+			if !ok {
+				fmt.Fprintln(s.t.out, "The agent stopped: the session ended.")
+				return
+			}
 			if ev.Name == protocol.EvTicketDestroyed || ev.Name == protocol.EvCardRemoved {
 				fmt.Fprintln(s.t.out, "The session ended.")
 				return

@@ -121,17 +121,23 @@ func writeAgentStatus(ctx context.Context, stdout io.Writer) {
 // connectAgent attaches to the agent as kind, starting it (this very
 // command, `oia agent`) when none runs.
 func connectAgent(ctx context.Context, kind string) (*agentclient.Client, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	c, err := agentclient.Connect(ctx, agentclient.Options{Client: kind, Start: agentclient.Starter(exe), NoEvents: kind == protocol.ClientTicketAPI})
+	c, err := agentclient.Connect(ctx, agentclient.Options{Client: kind, Start: startAgent, NoEvents: kind == protocol.ClientTicketAPI})
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach the agent: %w; run 'oia doctor'", err)
 	}
 	return c, nil
+}
+
+// startAgent starts `oia agent` from this very executable, detached. The
+// tests, whose executable is the test binary, point it at the built oia.
+var startAgent = func() error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	return agentclient.Starter(exe)()
 }
 
 // fetchTicket asks the agent for the ticket as a desktop application

@@ -68,7 +68,10 @@ export interface HostHello {
 
 /** Why the connection is not ready, for the toolbar and pages. */
 export interface ConnectionProblem {
-  code: Extract<ErrorCode, "HOST_NOT_FOUND" | "HOST_VERSION_MISMATCH" | "HOST_EXITED">;
+  code: Extract<
+    ErrorCode,
+    "HOST_NOT_FOUND" | "HOST_VERSION_MISMATCH" | "HOST_EXITED" | "AGENT_UNAVAILABLE" | "AGENT_VERSION_MISMATCH"
+  >;
   /** The browser's own text, for the toolbar popup and the console only. */
   detail: string;
 }
@@ -186,6 +189,8 @@ export class NativeHost {
   private readonly pending = new Map<string, Pending>();
   private queue: Queued[] = [];
   private problemValue: ConnectionProblem | undefined;
+  /** Why the relay said it cannot serve (its AGENT_* error event), told as the port's problem when it closes. */
+  private agentProblem: ConnectionProblem | undefined;
   private waiters: (() => void)[] = [];
 
   /** Creates the service; call start() to connect. */
@@ -387,6 +392,15 @@ export class NativeHost {
   private onMessage(m: unknown): void {
     if (typeof m !== "object" || m === null || Array.isArray(m)) return;
     const frame = m as HostFrame;
+    const agent = agentProblemOf(frame);
+    if (agent !== undefined) {
+      // The relay cannot reach the agent, or the agent is of another
+      // version (docs/protocol.md §6): it closes the port next, and the
+      // problem is told then, as the connection's (onDown), not as an event.
+      this.agentProblem = agent;
+      this.log(`oia-host: ${agent.code}: ${agent.detail}`);
+      return;
+    }
     if (!this.gotHello) {
       if (frame.type !== "hello") {
         this.log("oia-host sent a frame before its hello; ignored");
@@ -467,6 +481,7 @@ export class NativeHost {
     this.handshakeTimer = undefined;
     this.connState = "ready";
     this.problemValue = undefined;
+    this.agentProblem = undefined;
     this.backoff = this.backoffInitial;
     const queue = this.queue;
     this.queue = [];
@@ -488,12 +503,15 @@ export class NativeHost {
   private down(detail: string): void {
     const wasReady = this.connState === "ready";
     if (this.connState === "stopped") return;
+    const agent = this.agentProblem;
+    this.agentProblem = undefined;
     let code: ConnectionProblem["code"];
-    if (isNotFoundMessage(detail)) code = "HOST_NOT_FOUND";
+    if (agent !== undefined) code = agent.code;
+    else if (isNotFoundMessage(detail)) code = "HOST_NOT_FOUND";
     else if (!wasReady && !this.gotHello) code = "HOST_NOT_FOUND";
     else code = "HOST_EXITED";
     this.closePort();
-    this.fail({ code, detail: detail.slice(0, 300) }, wasReady);
+    this.fail({ code, detail: (agent?.detail ?? detail).slice(0, 300) }, wasReady);
   }
 
   private fail(problem: ConnectionProblem, wasReady: boolean): void {
@@ -532,4 +550,18 @@ export class NativeHost {
 /** Bounds a string for a field sent to the host. */
 export function bounded(s: string, max: number = LIMITS.maxOriginLength): string {
   return s.length > max ? s.slice(0, max) : s;
+}
+
+/**
+ * The connection problem an error event from the relay names, if it is one
+ * of the agent's: AGENT_UNAVAILABLE (it cannot start or reach the agent) or
+ * AGENT_VERSION_MISMATCH (the agent is of another major version).
+ */
+function agentProblemOf(frame: HostFrame): ConnectionProblem | undefined {
+  if (frame.type !== "event" || frame.event !== "error") return undefined;
+  const e = frame.error;
+  if (typeof e !== "object" || e === null) return undefined;
+  const { code, message } = e as Record<string, unknown>;
+  if (code !== "AGENT_UNAVAILABLE" && code !== "AGENT_VERSION_MISMATCH") return undefined;
+  return { code, detail: typeof message === "string" ? message.slice(0, 300) : "" };
 }
