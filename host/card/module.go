@@ -241,10 +241,20 @@ func (m *Module) needsReinit() bool {
 // Every open session of the module becomes invalid. It does not wait for
 // calls in progress: when one is running it returns false and does nothing.
 func (m *Module) Reinitialize() (bool, error) {
+	return m.reinitializeFrom(0)
+}
+
+// reinitializeFrom is [Module.Reinitialize] that does nothing (and returns
+// false) when the module was re-initialised since generation gen (0: any),
+// so that two callers who saw the same lost module re-initialise it once.
+func (m *Module) reinitializeFrom(gen uint64) (bool, error) {
 	if !m.mu.TryLock() {
 		return false, nil
 	}
 	defer m.mu.Unlock()
+	if gen != 0 && gen != m.gen {
+		return false, nil
+	}
 	if m.closed {
 		return false, protocol.Errorf(protocol.CodeCardError, "the smartcard middleware is closed")
 	}
@@ -260,6 +270,24 @@ func (m *Module) Reinitialize() (bool, error) {
 		return true, protocol.Wrap(protocol.CodeCardRemoved, fmt.Errorf("re-initialise %s: %w", m.path, err))
 	}
 	return true, nil
+}
+
+// recover re-initialises a module that lost its device, once for the
+// generation gen its caller saw lost, and reports the tokens a scan then
+// finds. The module stays marked lost until a scan after a
+// re-initialisation finds a token (p11-kit-client reconnects only in
+// C_Initialize, so a module whose device is still away is re-initialised
+// on every try). done is false when nothing was re-initialised here: a
+// call is in progress, or another caller did it first.
+func (m *Module) recover(gen uint64) (toks []Token, done bool, err error) {
+	if done, _ = m.reinitializeFrom(gen); !done {
+		return nil, false, nil
+	}
+	toks, _, err = m.scan()
+	if err == nil && len(toks) > 0 {
+		m.clearLost()
+	}
+	return toks, true, err
 }
 
 // Tokens lists the initialised tokens present in the module's slots.

@@ -46,6 +46,12 @@ func OpenSession(t Token) (*Session, error) {
 		return nil, err
 	}
 	gen := m.generation()
+	if m.needsReinit() {
+		// A session on a module that lost its device would die at the
+		// watcher's next re-initialisation: re-initialise first.
+		_, _, _ = m.recover(gen)
+		gen = m.generation()
+	}
 	now, err := m.token(gen, t.Slot)
 	if err != nil {
 		return nil, err

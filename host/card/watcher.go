@@ -125,13 +125,13 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Event) {
 func (w *Watcher) Poll() []Event {
 	now := map[slotKey]Token{}
 	for _, m := range w.modules {
+		gen := m.generation()
 		toks, lost, err := m.scan()
 		if lost {
-			if done, _ := m.Reinitialize(); done {
-				toks, _, err = m.scan()
-				if err == nil && len(toks) > 0 {
-					m.clearLost()
-				}
+			if again, done, rerr := m.recover(gen); done {
+				toks, err = again, rerr
+			} else if m.generation() != gen {
+				toks, _, err = m.scan() // another caller re-initialised it
 			}
 		}
 		if err != nil {

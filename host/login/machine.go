@@ -675,6 +675,14 @@ func (m *Machine) verified(err error, st card.PINStatus) {
 // it, and the machine moves on with trigger.
 func (m *Machine) fail(trigger string, err error) {
 	m.deps.Log.WithError(err).WithField("state", m.State()).Warn("login failed")
+	if protocol.CodeOf(err) == protocol.CodeCardRemoved && m.sess != nil {
+		// The card is still seen, but its session died (the module lost
+		// its device and is re-initialised): the next request reads the
+		// card again on a new session rather than failing on this one.
+		sess := m.sess
+		m.sess = nil
+		go func() { _ = sess.Close() }()
+	}
 	origin := m.promptOrigin()
 	m.failWaiters(err)
 	m.deps.Notify(protocol.Event{Name: protocol.EvError, Body: protocol.ErrorEvent{Error: protocol.BodyOf(err), Origin: origin}})
