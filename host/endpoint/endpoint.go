@@ -57,9 +57,6 @@ type Peer struct {
 	Exe string
 }
 
-// defaultDialWait bounds a dial made to learn who holds an endpoint.
-const defaultDialWait = 2 * time.Second
-
 // ErrRunning is returned by [Listen] when another agent already owns the
 // endpoint.
 var ErrRunning = errors.New("endpoint: another agent is already running for this user")

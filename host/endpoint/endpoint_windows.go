@@ -9,10 +9,14 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/Microsoft/go-winio"
 	"golang.org/x/sys/windows"
 )
+
+// defaultDialWait bounds a dial made to learn who holds an endpoint.
+const defaultDialWait = 2 * time.Second
 
 // pipePrefix starts every agent pipe's name; the user's SID and the
 // desktop session follow, so each user's each session has its own.

@@ -180,17 +180,18 @@ func (m *Machine) insertPrompter() *Client {
 // promptApp names the desktop application a prompt is for, or nil when a
 // page or the terminal asked.
 func (m *Machine) promptApp() *protocol.App {
-	for _, w := range m.waiters {
-		if w.client == nil || w.client.info.Kind != App {
-			return nil
-		}
-		name := w.client.info.Name
-		if w.client.info.Exe != "" {
-			name = filepath.Base(w.client.info.Exe)
-		}
-		return &protocol.App{Name: name, PID: w.client.info.PID}
+	if len(m.waiters) == 0 {
+		return nil
 	}
-	return nil
+	c := m.waiters[0].client // the first to ask is the one the prompt is for
+	if c == nil || c.info.Kind != App {
+		return nil
+	}
+	name := c.info.Name
+	if c.info.Exe != "" {
+		name = filepath.Base(c.info.Exe)
+	}
+	return &protocol.App{Name: name, PID: c.info.PID}
 }
 
 // pinTimeout is the prompt timeout in force: the prompter's hello override
