@@ -367,7 +367,7 @@ test("PIN_LOCKED keeps the window open on the locked message; other errors close
   assert.equal(w2.fb.windowsOpen.size, 1);
 });
 
-test("card events reach allow-listed tabs only; host crash ends the session for pages", async () => {
+test("card events reach allow-listed tabs only", async () => {
   const w = await world();
   await w.hostEvent({ event: "state", state: "loggedIn", previous: "authenticating" });
   assert.equal(w.fb.badge, "✓");
@@ -380,22 +380,42 @@ test("card events reach allow-listed tabs only; host crash ends the session for 
   ];
   await w.hostEvent({ event: "cardRemoved" });
   assert.deepEqual(w.fb.tabMessages.map((m) => m.tabId), [1, 2]);
-  await w.hostEvent({ event: "loggedIn", user: { uid: "1" }, role: { id: "R" }, expiresAt: "2026-11-25T08:00:00Z" });
-  w.fb.tabMessages = [];
-  w.port().hostExits("Native host has exited.");
-  await flush();
-  await flush();
-  await flush();
-  assert.deepEqual(
-    w.fb.tabMessages.map((m) => [m.tabId, (m.message as { event: string }).event]),
-    [
-      [1, "ticketDestroyed"],
-      [2, "ticketDestroyed"],
-    ],
-  );
-  assert.equal((w.fb.sessionData.hostProblem as { code: string }).code, "HOST_EXITED");
-  assert.equal(w.fb.badge, "!", "the toolbar shows the host is down");
-  assert.equal(w.fb.sessionData.session, undefined);
+});
+
+test("a dropped connection keeps the session; the reconnect's status tells pages what changed", async () => {
+  const jane = { user: { uid: "1" }, role: { id: "R" }, expiresAt: "2026-11-25T08:00:00Z" };
+  const cases: { why: string; after: Record<string, unknown> | "fails"; want: string[] }[] = [
+    { why: "a killed relay: the agent still has the session", after: { state: "loggedIn", ...jane }, want: [] },
+    { why: "the agent crashed: the new one has no session", after: { state: "cardPresent", card: { present: true } }, want: ["ticketDestroyed"] },
+    { why: "another session is in place (oia login while away)", after: { state: "loggedIn", ...jane, role: { id: "S" } }, want: ["ticketChanged"] },
+    { why: "the reconnect fails: the session is out of reach", after: "fails", want: ["ticketDestroyed"] },
+  ];
+  for (const c of cases) {
+    const w = await world();
+    w.fb.tabs = [{ id: 1, url: "https://a.nhs.uk/" }];
+    await w.hostEvent({ event: "loggedIn", ...jane });
+    w.fb.tabMessages = [];
+    w.port().hostExits("Native host has exited.");
+    await flush();
+    await flush();
+    assert.equal(w.fb.tabMessages.length, 0, c.why + ": nothing said on the drop itself");
+    assert.equal((w.fb.sessionData.hostProblem as { code: string }).code, "HOST_EXITED", c.why);
+    assert.equal(w.fb.badge, "!", c.why + ": the toolbar shows the host is down");
+    w.timers.advance(500);
+    if (c.after === "fails") {
+      w.port().hostExits("Native host has exited.");
+    } else {
+      w.port().hostSends(hostHello());
+      w.port().hostSends({ id: w.port().last().id, type: "result", ok: true, protocol: "1.0", version: "0.1.0", state: "loggedIn" });
+      await flush();
+      const st = w.port().last();
+      assert.equal(st.type, "status", c.why);
+      w.port().hostSends({ id: st.id, type: "result", ok: true, ...c.after });
+    }
+    for (let i = 0; i < 6; i++) await flush();
+    assert.deepEqual(w.fb.tabMessages.map((m) => (m.message as { event: string }).event), c.want, c.why);
+    assert.equal(w.fb.sessionData.lastSession ?? null, null, c.why + ": nothing remembered once told");
+  }
 });
 
 test("the passcode is checked for form before it is sent", async () => {

@@ -10,7 +10,7 @@
  */
 
 import { isErrorCode, isState, normaliseError, type Card, type PinPrompt, type Role } from "../shared/protocol.js";
-import type { PromptRecord } from "../shared/state.js";
+import type { PromptRecord, SessionRecord } from "../shared/state.js";
 import { cleanRole, cleanUser, sessionFields } from "./actions/reply.js";
 import type { Context } from "./context.js";
 import type { ConnectionProblem, HostFrame, HostHello } from "./services/NativeHost.js";
@@ -150,8 +150,20 @@ export async function handleEvent(ctx: Context, f: HostFrame, now: () => number 
   }
 }
 
-/** Records a ready host and refreshes what depends on it. */
+/** Whether two records name the same session: user, role and expiry. */
+function sameSession(a: SessionRecord, b: SessionRecord): boolean {
+  return a.user?.uid === b.user?.uid && a.role?.id === b.role?.id && a.expiresAt === b.expiresAt;
+}
+
+/**
+ * Records a ready host and refreshes what depends on it. The session
+ * belongs to the agent, not to this connection: after a reconnect (a relay
+ * that was killed, a worker restart) pages hear only what changed while the
+ * connection was away: ticketDestroyed when the session they knew is gone,
+ * ticketChanged when another one is in place.
+ */
 export async function handleReady(ctx: Context, hello: HostHello): Promise<void> {
+  const known = (await ctx.store.get("session")) ?? (await ctx.store.get("lastSession")) ?? null;
   await ctx.store.set({
     hostSettings: hello.settings ?? null,
     hostInfo: { version: hello.version, protocol: hello.protocol },
@@ -162,11 +174,15 @@ export async function handleReady(ctx: Context, hello: HostHello): Promise<void>
   try {
     const st = await ctx.host.request("status", {}, 10_000);
     const loggedIn = st.state === "loggedIn";
+    const now = loggedIn ? sessionFields(st) : null;
     await ctx.store.set({
       state: isState(st.state) ? st.state : undefined,
       card: cleanCard(st.card),
-      session: loggedIn ? sessionFields(st) : null,
+      session: now,
+      lastSession: null,
     });
+    if (known !== null && now === null) await ctx.broadcast("ticketDestroyed");
+    else if (now !== null && (known === null || !sameSession(known, now))) await ctx.broadcast("ticketChanged");
     await ctx.showState(isState(st.state) ? st.state : undefined);
     const pin = typeof st.pin === "object" && st.pin !== null ? pinPrompt(st.pin as HostFrame, Date.now()) : undefined;
     if (pin !== undefined && pin.kind !== "locked") {
@@ -182,21 +198,26 @@ export async function handleReady(ctx: Context, hello: HostHello): Promise<void>
 }
 
 /**
- * Records that the host is unavailable. When a session existed, pages learn
- * it ended (ticketDestroyed); a pending prompt is closed.
+ * Records that the host is unavailable and closes a pending prompt. A
+ * dropped connection does not end the session, which the agent keeps: it
+ * is remembered until the reconnect's status tells (handleReady). When the
+ * reconnect fails too (the relay cannot reach an agent), the session is out
+ * of reach and pages learn it ended (ticketDestroyed).
  */
 export async function handleDown(ctx: Context, problem: ConnectionProblem, wasReady: boolean): Promise<void> {
-  const session = await ctx.store.get("session");
+  const known = (await ctx.store.get("session")) ?? (await ctx.store.get("lastSession")) ?? null;
+  const lost = !wasReady && known !== null;
   await ctx.store.set({
     hostProblem: { code: problem.code, detail: problem.detail },
     hostInfo: null,
     state: undefined,
     card: null,
     session: null,
+    lastSession: lost ? null : known,
   });
   await ctx.closePrompt();
   await ctx.showState(undefined, true);
-  if (wasReady && session !== undefined && session !== null) await ctx.broadcast("ticketDestroyed");
+  if (lost) await ctx.broadcast("ticketDestroyed");
 }
 
 /**

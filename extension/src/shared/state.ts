@@ -19,6 +19,11 @@ export const KEYS = Object.freeze({
   card: "card",
   /** The logged-in session without its ticket. */
   session: "session",
+  /**
+   * The session known when the connection to the host dropped, until a
+   * reconnect's status says whether it survived (the agent keeps it).
+   */
+  lastSession: "lastSession",
   /** The pending prompt, if any. */
   prompt: "prompt",
   /** The prompt window's id while it is open. */
@@ -63,6 +68,7 @@ export interface SessionStore {
   state?: State;
   card?: Card | null;
   session?: SessionRecord | null;
+  lastSession?: SessionRecord | null;
   prompt?: PromptRecord | null;
   promptWindow?: number | null;
   hostSettings?: HostSettings | null;
