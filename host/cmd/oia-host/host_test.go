@@ -14,7 +14,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +25,7 @@ import (
 	"github.com/openidentityagent/oia/e2e/brokersim"
 	"github.com/openidentityagent/oia/e2e/rig"
 	"github.com/openidentityagent/oia/e2e/vcard"
+	"github.com/openidentityagent/oia/host/agentclient"
 	"github.com/openidentityagent/oia/host/endpoint"
 	"github.com/openidentityagent/oia/host/nativemsg"
 	"github.com/openidentityagent/oia/host/protocol"
@@ -665,4 +668,92 @@ func TestHost_RemovalInEachState(t *testing.T) {
 			h.event(protocol.EvPINRequired)
 		})
 	}
+}
+
+// TestHost_TenRelaysOneAgent: ten relays started at once with no agent
+// running start exactly one (the endpoint's lock, not a race): every relay
+// gets the agent's hello, the agent lists ten browsers, and one process
+// serves the endpoint once the losers have gone.
+func TestHost_TenRelaysOneAgent(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("counts the agents in /proc")
+	}
+	a := privateAgent(t)
+	hosts := make([]*host, 10)
+	for i := range hosts {
+		hosts[i] = startHost(t, baseConfig(), a.Env())
+	}
+	for _, h := range hosts {
+		h.next("hello", func(f protocol.Frame) bool { return f.Type == "hello" })
+	}
+	pid, err := a.PID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Agents that lost the race exit at once; one that held the endpoint
+	// beside the winner would stay.
+	var agents []int
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		agents = agentProcesses(t, a.Addr())
+		if len(agents) == 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond) // waiting for losers to exit, not a timed assertion
+	}
+	if len(agents) != 1 || agents[0] != pid {
+		t.Fatalf("agent processes for the endpoint: %v, want only %d", agents, pid)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := agentclient.Connect(ctx, agentclient.Options{Address: a.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := c.Request(ctx, protocol.Request{ID: "1", Type: protocol.ReqAgentStatus})
+	st, ok := r.Body.(protocol.AgentStatus)
+	if r.Err != nil || !ok {
+		t.Fatalf("agentStatus: %+v %+v", r.Err, r.Body)
+	}
+	browsers := 0
+	for _, cl := range st.Clients {
+		if cl.Kind == "browser" {
+			browsers++
+		}
+	}
+	if browsers != 10 {
+		t.Errorf("the agent serves %d browsers, want the 10 relays: %+v", browsers, st.Clients)
+	}
+}
+
+// agentProcesses lists the `oia agent` processes whose environment points
+// at the endpoint addr.
+func agentProcesses(t *testing.T, addr string) []int {
+	t.Helper()
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []byte(endpoint.EnvAddress + "=" + addr + "\x00")
+	var pids []int
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+		if len(args) < 2 || filepath.Base(args[0]) != "oia" || args[1] != "agent" {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", d.Name(), "environ"))
+		if err == nil && bytes.Contains(env, want) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
