@@ -18,6 +18,8 @@
 //   - card: every configured PKCS#11 module loads, and a card is present
 //   - broker: the broker answers over verified TLS
 //   - log: where oia-host writes its log
+//   - agent: the per-desktop agent runs and answers, with this package's
+//     version and protocol (or none runs yet, which is fine)
 //
 // # Verdict
 //
@@ -87,6 +89,8 @@ type Env struct {
 	Cards CardProber
 	// Broker checks that the broker answers over verified TLS.
 	Broker BrokerProber
+	// Agent asks the running agent for its status; nil skips the check.
+	Agent AgentProber
 	// LogPath returns oia-host's log file location.
 	LogPath func(*config.Config) (string, error)
 	// Policy reads browser policies; nil means the files or registry of
@@ -127,6 +131,7 @@ var Checks = []Check{
 	{"card", checkCard},
 	{"broker", checkBroker},
 	{"log", checkLog},
+	{"agent", checkAgent},
 }
 
 // CheckNames lists the names of [Checks].

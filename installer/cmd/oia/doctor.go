@@ -47,6 +47,7 @@ func runDoctor(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		HostPath:    o.HostPath,
 		Cards:       doctor.DefaultCardProber(),
 		Broker:      doctor.TLSProber{},
+		Agent:       doctor.EndpointProber{},
 		LogPath:     func(*config.Config) (string, error) { return logging.DefaultPath() },
 		RequireCard: requireCard,
 		Skip:        skip,

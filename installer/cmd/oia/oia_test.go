@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/openidentityagent/oia/host/endpoint"
 )
 
 // TestMain lets the scripts run this test binary as the oia command.
@@ -44,6 +46,14 @@ func TestScripts(t *testing.T) {
 			// Keep the machine's own configuration out of the tests.
 			e.Setenv("OIA_SYSTEM_CONFIG", filepath.Join(e.WorkDir, "no-system-config.json"))
 			e.Setenv("OIA_CONFIG", filepath.Join(e.WorkDir, "no-user-config.json"))
+			// And the developer's agent: a private endpoint where none runs
+			// (short: a socket's path is bounded).
+			agentDir, err := os.MkdirTemp("", "oia-s")
+			if err != nil {
+				return err
+			}
+			e.Defer(func() { _ = os.RemoveAll(agentDir) })
+			e.Setenv(endpoint.EnvAddress, filepath.Join(agentDir, "agent.sock"))
 			return nil
 		},
 	})
