@@ -143,6 +143,9 @@ type suite struct {
 	hostLog string
 	// agent is the endpoint of the agent the browser's hosts share.
 	agent *e2erig.Agent
+	// dir holds the browser's profile and the extension's snapshot;
+	// cfgPath is the host configuration.
+	dir, cfgPath string
 }
 
 // launch starts browserName with the extension, a fresh card in the reader,
@@ -165,6 +168,12 @@ type launchOptions struct {
 	// agent is the agent endpoint to use, to share one agent (and so one
 	// session) between browsers; default a private one for this browser.
 	agent *e2erig.Agent
+	// share launches another browser beside a running one, on its card,
+	// configuration, log and agent: one desktop, two browsers.
+	share *suite
+	// again starts a closed browser again on its own profile, with its
+	// card, configuration, log and agent (config and agent are ignored).
+	again *suite
 }
 
 // launchWith is launch with o.
@@ -174,38 +183,38 @@ func (r *rig) launchWith(t *testing.T, browserName string, o launchOptions) *sui
 	if _, err := os.Stat(filepath.Join(ext, "manifest.json")); err != nil {
 		t.Skipf("the extension %s is not built: run make extension", ext)
 	}
-	dir := t.TempDir()
+	var s *suite
+	var err error
+	switch {
+	case o.again != nil:
+		s = &suite{rig: r, name: browserName, hostLog: o.again.hostLog, card: o.again.card,
+			agent: o.again.agent, dir: o.again.dir, cfgPath: o.again.cfgPath}
+		o.share = s // the card, configuration and agent are the old run's
+	case o.share != nil:
+		s = &suite{rig: r, name: browserName, hostLog: o.share.hostLog, card: o.share.card,
+			agent: o.share.agent, dir: t.TempDir(), cfgPath: o.share.cfgPath}
+	default:
+		s = &suite{rig: r, name: browserName, dir: t.TempDir()}
+		s.hostLog = filepath.Join(s.dir, "host.log")
+	}
+	dir := s.dir
 	// A snapshot: a rebuild of build/ while the browser runs must not
 	// change the extension under it.
 	snap := filepath.Join(dir, "extension")
-	if err := os.CopyFS(snap, os.DirFS(ext)); err != nil {
-		t.Fatalf("copy the extension %s: %v", ext, err)
+	if o.again == nil {
+		if err := os.CopyFS(snap, os.DirFS(ext)); err != nil {
+			t.Fatalf("copy the extension %s: %v", ext, err)
+		}
 	}
 	ext = snap
-	s := &suite{rig: r, name: browserName, hostLog: filepath.Join(dir, "host.log")}
-	var err error
-	if s.card, err = vcard.Init(filepath.Join(dir, "card"), vcard.InitOptions{PIN: janePIN, User: r.jane}); err != nil {
-		t.Fatal(err)
+	if o.share == nil {
+		if err := s.writeConfig(t, o); err != nil {
+			t.Fatal(err)
+		}
 	}
-	cfg := map[string]any{
-		"pkcs11Modules":        []string{vcard.ModulePath(t)},
-		"brokerURL":            r.sim.URL(),
-		"caBundle":             r.sim.CAFile(),
-		"allowedOrigins":       []string{r.app.URL()},
-		"promptOnCardInsert":   false,
-		"cardPollMilliseconds": 100,
-		"logFile":              s.hostLog,
-		"logLevel":             "debug",
+	if s.agent == nil {
+		s.agent = o.agent
 	}
-	if o.config != nil {
-		o.config(cfg)
-	}
-	b, _ := json.Marshal(cfg)
-	cfgPath := filepath.Join(dir, "oia.json")
-	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s.agent = o.agent
 	if s.agent == nil {
 		if s.agent, err = e2erig.NewAgent(); err != nil {
 			t.Fatal(err)
@@ -217,6 +226,7 @@ func (r *rig) launchWith(t *testing.T, browserName string, o launchOptions) *sui
 			}
 		})
 	}
+	cfgPath := s.cfgPath
 	env := []string{
 		"OIA_CONFIG=" + cfgPath,
 		"OIA_SYSTEM_CONFIG=" + filepath.Join(dir, "no-system-config.json"),
@@ -284,6 +294,34 @@ func (r *rig) launchWith(t *testing.T, browserName string, o launchOptions) *sui
 		s.waitReady(t, ctx, o.readyURL)
 	}
 	return s
+}
+
+// writeConfig makes the suite's own card (Jane's) and writes its host
+// configuration, changed by o.config.
+func (s *suite) writeConfig(t *testing.T, o launchOptions) error {
+	t.Helper()
+	var err error
+	if s.card, err = vcard.Init(filepath.Join(s.dir, "card"), vcard.InitOptions{PIN: janePIN, User: s.jane}); err != nil {
+		return err
+	}
+	r := s.rig
+	cfg := map[string]any{
+		"pkcs11Modules":        []string{vcard.ModulePath(t)},
+		"brokerURL":            r.sim.URL(),
+		"caBundle":             r.sim.CAFile(),
+		"allowedOrigins":       []string{r.app.URL()},
+		"promptOnCardInsert":   false,
+		"cardPollMilliseconds": 100,
+		"logFile":              s.hostLog,
+		"logLevel":             "debug",
+	}
+
+	if o.config != nil {
+		o.config(cfg)
+	}
+	b, _ := json.Marshal(cfg)
+	s.cfgPath = filepath.Join(s.dir, "oia.json")
+	return os.WriteFile(s.cfgPath, b, 0o600)
 }
 
 // waitReady waits until the extension answers on the app's origin: until

@@ -62,8 +62,15 @@ type Browser interface {
 	// WaitExtension waits until the extension's background (service worker
 	// or background page) runs, and returns its URL.
 	WaitExtension(ctx context.Context) (string, error)
-	// Close stops the browser and waits for it to exit.
+	// Close stops the browser and waits for it to exit; a test may close
+	// it early and its cleanup close it again.
 	Close() error
+}
+
+// WorkerStopper is a [Browser] that can stop its extension's service
+// worker on demand (Chromium; Firefox's MV3 background is an event page).
+type WorkerStopper interface {
+	StopServiceWorker(ctx context.Context) error
 }
 
 // Page is one tab or window.

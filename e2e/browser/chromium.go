@@ -38,6 +38,9 @@ type chromium struct {
 	targets map[target.ID]*target.Info
 	claimed map[target.ID]bool
 	changed chan struct{} // closed and replaced on every target change
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 var _ Browser = (*chromium)(nil)
@@ -244,6 +247,45 @@ func (c *chromium) WaitExtension(ctx context.Context) (string, error) {
 	return info.URL, nil
 }
 
+// StopServiceWorker stops the extension's service worker as Chromium does
+// when it is idle or updated (Target.closeTarget on its target, what
+// Puppeteer's WebWorker.close sends), and waits until its target is gone.
+// The next event to the extension starts a new one.
+func (c *chromium) StopServiceWorker(ctx context.Context) error {
+	var id target.ID
+	c.mu.Lock()
+	for tid, i := range c.targets {
+		if i.Type == "service_worker" && strings.HasPrefix(i.URL, c.origin+"/") {
+			id = tid
+		}
+	}
+	c.mu.Unlock()
+	if id == "" {
+		return errors.New("browser: the extension's service worker is not running")
+	}
+	cctx, cancel := context.WithCancel(c.bctx)
+	defer cancel()
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+	if _, err := chromedp.CallBrowser(cctx, target.CloseTarget, target.CloseTargetParams{TargetID: id}); err != nil {
+		return fmt.Errorf("browser: stop the service worker: %w", err)
+	}
+	for {
+		c.mu.Lock()
+		_, alive := c.targets[id]
+		changed := c.changed
+		c.mu.Unlock()
+		if !alive {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("browser: the service worker did not stop: %w", ctx.Err())
+		}
+	}
+}
+
 func (c *chromium) NewPage(ctx context.Context, url string) (Page, error) {
 	tctx, cancel := chromedp.NewContext(c.bctx)
 	// The first Run opens the tab; like the browser's, it carries no
@@ -315,6 +357,12 @@ func (c *chromium) promptOpenLocked() bool {
 }
 
 func (c *chromium) Close() error {
+	c.closeOnce.Do(func() { c.closeErr = c.close() })
+	return c.closeErr
+}
+
+// close stops the browser once; Close may be called again.
+func (c *chromium) close() error {
 	var err error
 	if c.bctx != nil {
 		ctx, cancel := context.WithTimeout(c.bctx, 10*time.Second)

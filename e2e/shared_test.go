@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The Open Identity Agent authors
+
+package e2e
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/openidentityagent/oia/e2e/brokersim"
+	"github.com/openidentityagent/oia/e2e/browser"
+	e2erig "github.com/openidentityagent/oia/e2e/rig"
+)
+
+// TestE2EShared: Chromium and Firefox open at once on one desktop (one
+// card, one agent) share one session, which belongs to the card, not to a
+// browser (docs/architecture.md):
+//
+//   - logged in once in Chromium, a Firefox page gets the same ticket with
+//     getTicketNoAuth and no window, and the broker saw one authactivate;
+//   - Chromium's service worker stopped (as Chromium does when it is idle
+//     or the extension updates): the session survives;
+//   - Chromium closed: Firefox still has the session; Chromium started
+//     again on its profile: getTicketNoAuth answers at once, no window;
+//   - the card pulled: pages in both browsers hear ticketDestroyed, and the
+//     broker saw one logout.
+func TestE2EShared(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real browsers")
+	}
+	r := newRig(t)
+	agent, err := e2erig.NewAgent()
+	must(t, err)
+	// Registered first, so it runs after both browsers have closed.
+	t.Cleanup(func() {
+		if err := agent.Close(); err != nil {
+			t.Errorf("stop the agent: %v", err)
+		}
+	})
+	ch := r.launchWith(t, "chromium", launchOptions{agent: agent})
+	ff := r.launchWith(t, "firefox", launchOptions{share: ch})
+	t.Cleanup(func() { ch.dumpHostLog(t) })
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	out := filepath.Join("out", "shared")
+	count := func(endpoint string) int {
+		n := 0
+		for _, e := range r.sim.Log() {
+			if e.Endpoint == endpoint && e.Status == 200 {
+				n++
+			}
+		}
+		return n
+	}
+	activated, loggedOut := count(brokersim.EndpointActivate), count(brokersim.EndpointLogout)
+
+	// One login, in Chromium.
+	chPage := ch.openApp(t, ctx)
+	prompt := ch.startLogin(t, ctx, chPage)
+	ch.passcodeAndRole(t, ctx, prompt, filepath.Join(out, "chromium"))
+	ch.expectLoggedIn(t, ctx, chPage)
+	ticket := ch.ticketOf(t, ctx, chPage)
+
+	// Firefox: the same session, no window.
+	ffPage := ff.openApp(t, ctx)
+	if got := ff.ticketOf(t, ctx, ffPage); got != ticket {
+		t.Errorf("Firefox got another ticket (or none) than Chromium's session: %q", got)
+	}
+	if ff.b.PromptOpen() {
+		t.Error("Firefox opened a passcode window for a session that exists")
+	}
+	if n := count(brokersim.EndpointActivate) - activated; n != 1 {
+		t.Errorf("the broker saw %d authactivate calls for one shared login, want 1", n)
+	}
+	shot(t, ctx, ffPage, out, "firefox.png")
+
+	// Chromium's service worker stops: the extension starts a new one on
+	// the next message, and a new relay finds the session.
+	if ws, ok := ch.b.(browser.WorkerStopper); ok {
+		must(t, ws.StopServiceWorker(ctx))
+		if got := ch.ticketOf(t, ctx, chPage); got != ticket {
+			t.Errorf("after the service worker stopped, Chromium got another ticket (or none): %q", got)
+		}
+	} else {
+		t.Error("this Chromium cannot stop its service worker")
+	}
+
+	// Chromium closes; Firefox keeps the session.
+	must(t, ch.b.Close())
+	if got := ff.ticketOf(t, ctx, ffPage); got != ticket {
+		t.Errorf("with Chromium closed, Firefox got another ticket (or none): %q", got)
+	}
+
+	// Chromium again, on its profile: the ticket with no window.
+	ch2 := r.launchWith(t, "chromium", launchOptions{again: ch})
+	ch2Page := ch2.openApp(t, ctx)
+	if got := ch2.ticketOf(t, ctx, ch2Page); got != ticket {
+		t.Errorf("Chromium started again got another ticket (or none): %q", got)
+	}
+	if ch2.b.PromptOpen() {
+		t.Error("Chromium started again opened a passcode window")
+	}
+	if n := count(brokersim.EndpointActivate) - activated; n != 1 {
+		t.Errorf("the broker saw %d authactivate calls in all, want the 1 login", n)
+	}
+
+	// The card comes out: both browsers' pages hear it, one logout.
+	for _, p := range []browser.Page{ffPage, ch2Page} {
+		must(t, p.Eval(ctx, `document.querySelectorAll('#events li[data-event="ticketDestroyed"]').forEach((li) => li.remove())`, nil))
+	}
+	must(t, ch.card.Remove())
+	for name, p := range map[string]browser.Page{"firefox": ffPage, "chromium": ch2Page} {
+		if err := p.WaitFor(ctx, `document.getElementById("session").textContent === "ended" && document.querySelector('#events li[data-event="ticketDestroyed"]') !== null`); err != nil {
+			t.Errorf("%s's page did not hear the session end: %v", name, err)
+		}
+	}
+	shot(t, ctx, ffPage, out, "ended-firefox.png")
+	if !ch.until(ctx, 10*time.Second, func() bool { return !r.sim.TicketLive(ticket) }) {
+		t.Error("the broker still knows the ticket 10 s after the card was pulled")
+	}
+	if !ch.until(ctx, 5*time.Second, func() bool { return count(brokersim.EndpointLogout)-loggedOut >= 1 }) {
+		t.Error("the broker saw no logout")
+	}
+	if n := count(brokersim.EndpointLogout) - loggedOut; n != 1 {
+		t.Errorf("the broker saw %d logouts for one session, want 1", n)
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		t.Error("the scenario ran out of time")
+	}
+}
