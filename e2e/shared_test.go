@@ -19,8 +19,10 @@ import (
 // card, one agent) share one session, which belongs to the card, not to a
 // browser (docs/architecture.md):
 //
-//   - logged in once in Chromium, a Firefox page gets the same ticket with
-//     getTicketNoAuth and no window, and the broker saw one authactivate;
+//   - a Chromium page and a Firefox page ask at once: one window, in the
+//     browser whose page asked first, and one login serves both;
+//   - a new Firefox page gets the same ticket with getTicketNoAuth and no
+//     window, and the broker saw one authactivate;
 //   - Chromium's service worker stopped (as Chromium does when it is idle
 //     or the extension updates): the session survives;
 //   - Chromium closed: Firefox still has the session; Chromium started
@@ -57,15 +59,22 @@ func TestE2EShared(t *testing.T) {
 	}
 	activated, loggedOut := count(brokersim.EndpointActivate), count(brokersim.EndpointLogout)
 
-	// One login, in Chromium.
+	// Chromium's page asks first and gets the window; Firefox's page asks
+	// while it is open and shares that login: no window of its own.
 	chPage := ch.openApp(t, ctx)
+	ffPage := ff.openApp(t, ctx)
 	prompt := ch.startLogin(t, ctx, chPage)
+	must(t, ffPage.Click(ctx, "#login"))
 	ch.passcodeAndRole(t, ctx, prompt, filepath.Join(out, "chromium"))
 	ch.expectLoggedIn(t, ctx, chPage)
+	ff.expectLoggedIn(t, ctx, ffPage)
+	if ff.b.PromptOpen() {
+		t.Error("Firefox opened a passcode window for a login under way in Chromium")
+	}
 	ticket := ch.ticketOf(t, ctx, chPage)
 
-	// Firefox: the same session, no window.
-	ffPage := ff.openApp(t, ctx)
+	// A new Firefox page: the same session with getTicketNoAuth, no window.
+	ffPage = ff.openApp(t, ctx)
 	if got := ff.ticketOf(t, ctx, ffPage); got != ticket {
 		t.Errorf("Firefox got another ticket (or none) than Chromium's session: %q", got)
 	}
