@@ -15,6 +15,7 @@ package bench
 import (
 	"context"
 	"crypto"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -57,6 +58,11 @@ type Options struct {
 	InstallerBinary string
 	// PageCalls is how many getTicketNoAuth calls the page times.
 	PageCalls int
+	// InProcessBinary is the relay's reference: the login machine served
+	// on stdio in one process, as oia-host did before the per-desktop
+	// agent (e2e/bench/internal/inproc). Without it the ratios are
+	// reported unavailable.
+	InProcessBinary string
 	// Progress, when set, receives a line as each figure starts.
 	Progress io.Writer
 }
@@ -111,15 +117,42 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err := memory(ctx, o, rig, rep); err != nil {
 		return nil, fmt.Errorf("memory: %w", err)
 	}
-	step(fmt.Sprintf("page to ticket: a login in headless Chromium, then %d getTicketNoAuth", o.PageCalls))
-	if ts, err := pageToTicket(ctx, o, rig); err != nil {
+	step(fmt.Sprintf("page to ticket: a login in headless Chromium, then %d getTicketNoAuth, through the in-process reference and through relay and agent", o.PageCalls))
+	pageFigures(ctx, o, rig, rep)
+	return rep, nil
+}
+
+// pageFigures times getTicketNoAuth from a page through the in-process
+// reference host, then through oia-host and the agent, each in a headless
+// Chromium of its own, and reports their ratio. The reference runs first,
+// so that its session has ended (its host exits with its browser) before
+// the agent, which outlives its browser, logs in.
+func pageFigures(ctx context.Context, o Options, rig *load.Rig, rep *Report) {
+	var ref []time.Duration
+	var refErr error
+	if o.InProcessBinary == "" {
+		refErr = errors.New("no in-process reference built")
+	} else {
+		ref, refErr = pageToTicket(ctx, o, rig, o.InProcessBinary)
+	}
+	ts, err := pageToTicket(ctx, o, rig, o.HostBinary)
+	if err != nil {
 		rep.Figures = append(rep.Figures, Figure{Name: "page_to_ticket_ms", Unit: "ms", Target: "≤ 20", NA: true, Note: err.Error()})
 	} else {
 		m := ms(median(ts))
 		rep.add("page_to_ticket_ms", m, "ms", "≤ 20", le(m, 20),
-			fmt.Sprintf("getTicketNoAuth in headless Chromium, page library to ticket, median of %d; p99 %.2f ms", len(ts), ms(percentile(ts, 99))))
+			fmt.Sprintf("getTicketNoAuth in headless Chromium through oia-host and the agent, page library to ticket, median of %d; p99 %.2f ms", len(ts), ms(percentile(ts, 99))))
 	}
-	return rep, nil
+	if refErr != nil {
+		rep.Figures = append(rep.Figures, Figure{Name: "page_to_ticket_ratio", Target: "≤ 1.2", NA: true, Note: refErr.Error()})
+		return
+	}
+	r := ms(median(ref))
+	rep.add("page_to_ticket_inprocess_ms", r, "ms", "", nil, fmt.Sprintf("the same through the in-process reference (the host before the agent), median of %d", len(ref)))
+	if err == nil {
+		ratio := ms(median(ts)) / r
+		rep.add("page_to_ticket_ratio", ratio, "", "≤ 1.2", le(ratio, 1.2), "relay and agent / in-process")
+	}
 }
 
 func (r *Report) add(name string, v float64, unit, target string, met *bool, note string) {
@@ -425,20 +458,19 @@ func buildReference(ctx context.Context, dir string) (string, error) {
 }
 
 // roundtrips times sequential status requests to a logged-in host, and the
-// same requests to the reference host over the same kind of pipes.
+// same requests to the reference host over the same kind of pipes, and to
+// the in-process host (the login machine in oia-host's own process, as
+// before the agent).
 func roundtrips(ctx context.Context, o Options, rig *load.Rig, rep *Report) error {
-	h, err := startHost(ctx, o, rig)
+	ts, total, err := loggedInStatus(ctx, o, rig, o.HostBinary)
 	if err != nil {
 		return err
 	}
-	defer h.Close(3 * time.Second)
-	if r, err := load.Login(ctx, h, load.RigOrigin, rig.PIN); err != nil || !r.OK {
-		return fmt.Errorf("login: %v %+v", err, r.Error)
-	}
-	h.Drop()
-	ts, total, err := timeStatus(ctx, h, o.Roundtrips)
-	if err != nil {
-		return err
+	var inTs []time.Duration
+	if o.InProcessBinary != "" {
+		if inTs, _, err = loggedInStatus(ctx, o, rig, o.InProcessBinary); err != nil {
+			return fmt.Errorf("in-process reference: %w", err)
+		}
 	}
 	refBin, err := buildReference(ctx, o.Dir)
 	if err != nil {
@@ -454,11 +486,34 @@ func roundtrips(ctx context.Context, o Options, rig *load.Rig, rep *Report) erro
 		return fmt.Errorf("reference: %w", err)
 	}
 	p50, p99, r50 := us(median(ts)), us(percentile(ts, 99)), us(median(refTs))
-	rep.add("roundtrip_us", p50, "µs", "p50 ≤ 100", le(p50, 100), fmt.Sprintf("status over real pipes, median of %d; reference host %.0f µs", len(ts), r50))
+	rep.add("roundtrip_us", p50, "µs", "p50 ≤ 100", le(p50, 100), fmt.Sprintf("status over real pipes through oia-host and the agent, median of %d; reference host %.0f µs", len(ts), r50))
 	rep.add("roundtrip_p99_us", p99, "µs", "", nil, fmt.Sprintf("99th percentile; reference host %.0f µs", us(percentile(refTs, 99))))
 	rep.add("roundtrip_reference_us", r50, "µs", "", nil, "a minimal Go host answering each frame, same client")
 	rep.add("msgs_per_s", float64(len(ts))/total.Seconds(), "/s", "", nil, "sequential status requests and answers")
+	if inTs == nil {
+		rep.Figures = append(rep.Figures, Figure{Name: "roundtrip_relay_ratio", Target: "≤ 1.2", NA: true, Note: "no in-process reference built"})
+		return nil
+	}
+	in50 := us(median(inTs))
+	rep.add("roundtrip_inprocess_us", in50, "µs", "", nil, fmt.Sprintf("status to the in-process host (the host before the agent), median of %d", len(inTs)))
+	rep.add("roundtrip_relay_ratio", p50/in50, "", "≤ 1.2", le(p50/in50, 1.2), "through relay and agent / in-process")
 	return nil
+}
+
+// loggedInStatus starts bin as the host, logs in, times status round
+// trips, and stops it (with its agent, and so its session).
+func loggedInStatus(ctx context.Context, o Options, rig *load.Rig, bin string) ([]time.Duration, time.Duration, error) {
+	o.HostBinary = bin
+	h, err := startHost(ctx, o, rig)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer h.Close(3 * time.Second)
+	if r, err := load.Login(ctx, h, load.RigOrigin, rig.PIN); err != nil || !r.OK {
+		return nil, 0, fmt.Errorf("login: %v %+v", err, r.Error)
+	}
+	h.Drop()
+	return timeStatus(ctx, h, o.Roundtrips)
 }
 
 // timeStatus warms up, then times n sequential status calls.
@@ -489,15 +544,20 @@ func timeStatus(ctx context.Context, h *load.Host, n int) ([]time.Duration, time
 	return ts, time.Since(start), nil
 }
 
-// memory reads the host's resident memory after the first and the last of
-// many login and logout cycles of one process.
+// memory reads the resident memory of the agent, which holds the session
+// and does the work, after the first and the last of many login and logout
+// cycles of one agent and one relay; the relay's is reported beside it.
 func memory(ctx context.Context, o Options, rig *load.Rig, rep *Report) error {
 	h, err := startHost(ctx, o, rig)
 	if err != nil {
 		return err
 	}
 	defer h.Close(3 * time.Second)
-	var first, mid, last load.Proc
+	agentPid, err := h.AgentPid()
+	if err != nil {
+		return err
+	}
+	var first, mid, last, relayFirst, relayLast load.Proc
 	midAt := min(100, o.Cycles) - 1
 	for i := range o.Cycles {
 		r, err := load.Login(ctx, h, load.RigOrigin, rig.PIN)
@@ -508,23 +568,28 @@ func memory(ctx context.Context, o Options, rig *load.Rig, rep *Report) error {
 			return fmt.Errorf("cycle %d: %w", i, err)
 		}
 		if i == 0 || i == midAt || i == o.Cycles-1 {
-			p, err := load.ReadProc(h.Pid())
+			p, err := load.ReadProc(agentPid)
+			if err != nil {
+				return err
+			}
+			rp, err := load.ReadProc(h.Pid())
 			if err != nil {
 				return err
 			}
 			if i == 0 {
-				first = p
+				first, relayFirst = p, rp
 			}
 			if i == midAt {
 				mid = p
 			}
-			last = p
+			last, relayLast = p, rp
 		}
 	}
 	growth := 100 * (last.RSSMiB() - first.RSSMiB()) / first.RSSMiB()
-	rep.add("rss_mib_1", first.RSSMiB(), "MiB", "≤ 25", le(first.RSSMiB(), 25), fmt.Sprintf("after 1 cycle (threads %d, fds %d)", first.Threads, first.FDs))
-	rep.add(fmt.Sprintf("rss_mib_%d", o.Cycles), last.RSSMiB(), "MiB", "≤ 25", le(last.RSSMiB(), 25), fmt.Sprintf("after %d cycles (threads %d, fds %d)", o.Cycles, last.Threads, last.FDs))
-	rep.add("rss_growth_pct", growth, "%", "< 10", le(growth, 9.999), fmt.Sprintf("between cycle 1 and cycle %d; %.1f MiB after cycle %d (warm-up)", o.Cycles, mid.RSSMiB(), midAt+1))
+	rep.add("rss_mib_1", first.RSSMiB(), "MiB", "≤ 25", le(first.RSSMiB(), 25), fmt.Sprintf("the agent after 1 cycle (threads %d, fds %d)", first.Threads, first.FDs))
+	rep.add(fmt.Sprintf("rss_mib_%d", o.Cycles), last.RSSMiB(), "MiB", "≤ 25", le(last.RSSMiB(), 25), fmt.Sprintf("the agent after %d cycles (threads %d, fds %d)", o.Cycles, last.Threads, last.FDs))
+	rep.add("rss_growth_pct", growth, "%", "< 10", le(growth, 9.999), fmt.Sprintf("the agent between cycle 1 and cycle %d; %.1f MiB after cycle %d (warm-up)", o.Cycles, mid.RSSMiB(), midAt+1))
+	rep.add("rss_relay_mib", relayLast.RSSMiB(), "MiB", "", nil, fmt.Sprintf("oia-host, the relay, after %d cycles (%.1f after 1; threads %d, fds %d)", o.Cycles, relayFirst.RSSMiB(), relayLast.Threads, relayLast.FDs))
 	return nil
 }
 

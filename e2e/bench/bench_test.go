@@ -6,11 +6,13 @@ package bench
 import (
 	"bytes"
 	"context"
-	"github.com/openidentityagent/oia/e2e/rig"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/openidentityagent/oia/e2e/rig"
 	"github.com/openidentityagent/oia/e2e/vcard"
 )
 
@@ -24,15 +26,19 @@ func TestRun_Small(t *testing.T) {
 	t.Setenv(vcard.EnvDir, "") // Run sets it for the card it makes
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	inproc := filepath.Join(t.TempDir(), "inproc")
+	if out, err := exec.Command("go", "build", "-o", inproc, "github.com/openidentityagent/oia/e2e/bench/internal/inproc").CombinedOutput(); err != nil {
+		t.Fatalf("build the in-process reference: %v: %s", err, out)
+	}
 	rep, err := Run(ctx, Options{HostBinary: bin, ModulePath: vcard.ModulePath(t), Dir: t.TempDir(),
-		Logins: 2, ColdStarts: 2, Roundtrips: 20, Cycles: 3})
+		Logins: 2, ColdStarts: 2, Roundtrips: 20, Cycles: 3, InProcessBinary: inproc})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
 	rep.Print(&out)
 	for _, name := range []string{"login_overhead_ratio=", "login_overhead_ms=", "cold_start_ms=", "cold_start_ratio=",
-		"roundtrip_us=", "roundtrip_p99_us=", "msgs_per_s=", "rss_mib_1=", "rss_mib_3=", "rss_growth_pct=", "page_to_ticket_ms="} {
+		"roundtrip_us=", "roundtrip_p99_us=", "msgs_per_s=", "roundtrip_inprocess_us=", "roundtrip_relay_ratio=", "rss_mib_1=", "rss_mib_3=", "rss_growth_pct=", "page_to_ticket_ms="} {
 		if !strings.Contains(out.String(), "\n"+name) && !strings.HasPrefix(out.String(), name) {
 			t.Errorf("no %s line in:\n%s", name, out.String())
 		}

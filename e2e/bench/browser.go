@@ -42,10 +42,10 @@ const pageTimings = `(async (n) => {
 })(%d)`
 
 // pageToTicket logs in through headless Chromium with the extension and
-// oia-host registered for it, as a clinician does (the sample app's login
+// hostBin (oia-host, or the in-process reference) registered for it, as a clinician does (the sample app's login
 // button, the passcode typed into the extension's window), then times
 // getTicketNoAuth from the page. It returns the reason when it cannot run.
-func pageToTicket(ctx context.Context, o Options, rig *load.Rig) ([]time.Duration, error) {
+func pageToTicket(ctx context.Context, o Options, rig *load.Rig, hostBin string) ([]time.Duration, error) {
 	if o.Extension == "" || o.PageLibrary == "" || o.InstallerBinary == "" {
 		return nil, errors.New("no extension, page library or oia command given (make bench passes build/chrome)")
 	}
@@ -84,7 +84,14 @@ func pageToTicket(ctx context.Context, o Options, rig *load.Rig) ([]time.Duratio
 	if err != nil {
 		return nil, err
 	}
-	env := append([]string{"OIA_CONFIG=" + cfgPath, "OIA_SYSTEM_CONFIG=" + filepath.Join(dir, "none.json"), rig.Agent.Env()}, rig.Env()...)
+	// An agent of this run's own: one already running (the cold start's)
+	// would keep the configuration it started with, not this allow-list.
+	ag, err := e2erig.NewAgent()
+	if err != nil {
+		return nil, err
+	}
+	defer ag.Close()
+	env := append([]string{"OIA_CONFIG=" + cfgPath, "OIA_SYSTEM_CONFIG=" + filepath.Join(dir, "none.json"), ag.Env()}, rig.Env()...)
 	lctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	b, err := browser.LaunchChromium(lctx, browser.Options{
@@ -93,7 +100,7 @@ func pageToTicket(ctx context.Context, o Options, rig *load.Rig) ([]time.Duratio
 		RootCA:    rootPEM,
 		Env:       env,
 		Setup: func(home, profile string) error {
-			cmd := exec.Command(o.InstallerBinary, "install", "--host", o.HostBinary, "--browser", "chromium", "--force", "--chromium-user-data-dir", profile)
+			cmd := exec.Command(o.InstallerBinary, "install", "--host", hostBin, "--browser", "chromium", "--force", "--chromium-user-data-dir", profile)
 			cmd.Env = append(os.Environ(), append(env, "HOME="+home)...)
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out

@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -226,6 +227,16 @@ func (h *Host) ProtocolError() error {
 
 // Pid is the host's process id.
 func (h *Host) Pid() int { return h.cmd.Process.Pid }
+
+// AgentPid returns the process id of the host's private agent, the process
+// that holds the session; it fails when the host was given an endpoint of
+// the caller's (Options.Env) or no agent runs.
+func (h *Host) AgentPid() (int, error) {
+	if h.agent == nil {
+		return 0, errors.New("load: the host shares an agent it was given; ask its rig.Agent")
+	}
+	return h.agent.PID()
+}
 
 // Stderr returns what the host wrote to standard error so far.
 func (h *Host) Stderr() string { return h.stderr.String() }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -47,6 +48,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	defer os.RemoveAll(dir)
 	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
+	inproc := filepath.Join(dir, "inproc")
+	build := exec.Command("go", "build", "-o", inproc, "github.com/openidentityagent/oia/e2e/bench/internal/inproc")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(stderr, "bench: build the in-process reference (its figures will be unavailable): %v: %s\n", err, out)
+		inproc = ""
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	rep, err := bench.Run(ctx, bench.Options{
@@ -62,6 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		PageLibrary:     abs(*pageLib),
 		InstallerBinary: filepath.Join(abs(*bin), "oia"),
 		PageCalls:       *pageCalls,
+		InProcessBinary: inproc,
 
 		Progress: stderr,
 	})
