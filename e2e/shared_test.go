@@ -6,6 +6,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -27,6 +28,8 @@ import (
 //     or the extension updates): the session survives;
 //   - Chromium closed: Firefox still has the session; Chromium started
 //     again on its profile: getTicketNoAuth answers at once, no window;
+//   - both idle six minutes, logged in (OIA_E2E_IDLE changes it; 0 skips):
+//     getTicketNoAuth still answers in both, with no window;
 //   - the card pulled: pages in both browsers hear ticketDestroyed, and the
 //     broker saw one logout.
 func TestE2EShared(t *testing.T) {
@@ -45,7 +48,7 @@ func TestE2EShared(t *testing.T) {
 	ch := r.launchWith(t, "chromium", launchOptions{agent: agent})
 	ff := r.launchWith(t, "firefox", launchOptions{share: ch})
 	t.Cleanup(func() { ch.dumpHostLog(t) })
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	out := filepath.Join("out", "shared")
 	count := func(endpoint string) int {
@@ -115,6 +118,40 @@ func TestE2EShared(t *testing.T) {
 	if n := count(brokersim.EndpointActivate) - activated; n != 1 {
 		t.Errorf("the broker saw %d authactivate calls in all, want the 1 login", n)
 	}
+
+	// Both browsers idle, logged in, past the five minutes after which
+	// Chromium ends an extension's service worker that is only busy with
+	// events; then getTicketNoAuth still answers in both, with no window.
+	t.Run("idle", func(t *testing.T) {
+		idle := 6 * time.Minute
+		if v := os.Getenv("OIA_E2E_IDLE"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				t.Fatalf("OIA_E2E_IDLE=%q: %v", v, err)
+			}
+			idle = d
+		}
+		if idle <= 0 {
+			t.Skip("OIA_E2E_IDLE=0: the idle check is off")
+		}
+		t.Logf("both browsers idle for %s, logged in", idle)
+		select {
+		case <-time.After(idle): // the idle time is what is tested, not a wait for an event
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		}
+		for name, c := range map[string]struct {
+			s *suite
+			p browser.Page
+		}{"firefox": {ff, ffPage}, "chromium": {ch2, ch2Page}} {
+			if got := c.s.ticketOf(t, ctx, c.p); got != ticket {
+				t.Errorf("%s after %s idle: another ticket (or none): %q", name, idle, got)
+			}
+			if c.s.b.PromptOpen() {
+				t.Errorf("%s opened a passcode window after %s idle", name, idle)
+			}
+		}
+	})
 
 	// The card comes out: both browsers' pages hear it, one logout.
 	for _, p := range []browser.Page{ffPage, ch2Page} {
