@@ -149,7 +149,7 @@ func (c *Client) wantsInsertPrompt() bool {
 	return c.m.set.PromptOnCardInsert
 }
 
-// pickPrompter chooses who is asked for the passcode (docs/protocol.md §6.3):
+// pickPrompter chooses who is asked for the passcode (docs/protocol.md §6.5):
 // the client of the first waiting request that can ask; for a desktop
 // application's request, the browser that attached most recently; for the
 // prompt on card insertion, the most recent browser whose promptOnCardInsert
