@@ -41,7 +41,25 @@ const (
 	OIAPath  = "/usr/bin/oia"
 	// SystemConfigDir holds the system configuration (host/config).
 	SystemConfigDir = "/etc/oia"
+	// AutostartPath starts the per-desktop agent when a user's desktop
+	// session starts (the XDG autostart specification), so that a card
+	// already in the reader is read before the first page asks; the agent
+	// still starts on demand where a desktop ignores autostart.
+	AutostartPath = "/etc/xdg/autostart/org.openidentityagent.agent.desktop"
 )
+
+// autostartEntry is the desktop entry at AutostartPath. A user turns it
+// off with a copy in ~/.config/autostart holding Hidden=true.
+const autostartEntry = `[Desktop Entry]
+Type=Application
+Name=Open Identity Agent
+Comment=NHS smartcard login: the agent that keeps the card's session for every browser
+Exec=/usr/bin/oia agent
+Icon=security-high
+Terminal=false
+NoDisplay=true
+X-GNOME-Autostart-enabled=true
+`
 
 // Options say what goes into a Linux package.
 type Options struct {
@@ -137,6 +155,14 @@ func Linux(format string, o Options, outDir string) (string, error) {
 	if o.TicketAPI != "" {
 		contents = append(contents, &files.Content{Source: o.TicketAPI, Destination: TicketAPIPath(format, o.Arch), FileInfo: info(0o644)})
 	}
+	autostart := filepath.Join(staging, "autostart.desktop")
+	if err := os.WriteFile(autostart, []byte(autostartEntry), 0o644); err != nil {
+		return "", err
+	}
+	if err := os.Chtimes(autostart, o.MTime, o.MTime); err != nil {
+		return "", err
+	}
+	contents = append(contents, &files.Content{Source: autostart, Destination: AutostartPath, FileInfo: info(0o644)})
 	for i, d := range dests {
 		src := filepath.Join(staging, fmt.Sprintf("manifest-%d.json", i))
 		if err := os.WriteFile(src, mf[d], 0o644); err != nil {
