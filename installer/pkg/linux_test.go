@@ -76,7 +76,7 @@ func TestLinux_DebContents(t *testing.T) {
 	}
 	mf, _ := ManifestFiles("deb", testIDs)
 	want := []string{"-rwxr-xr-x root/root .* ./usr/bin/oia-host$", "-rwxr-xr-x root/root .* ./usr/bin/oia$",
-		"drwxr-xr-x root/root .* ./etc/oia/$", // the host trusts a system file only in a folder root alone writes
+		"drwxr-xr-x root/root .* ./etc/oia/$",                                              // the host trusts a system file only in a folder root alone writes
 		"-rw-r--r-- root/root .* ./etc/xdg/autostart/org.openidentityagent.agent.desktop$"} // the agent starts with the desktop
 	for d := range mf {
 		want = append(want, "-rw-r--r-- root/root .* ."+d+"$")
