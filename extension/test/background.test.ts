@@ -524,3 +524,21 @@ test("pinRequired with no attempts left shows the locked message and takes no pa
   await handleWindowRemoved(w.ctx, w.fb.sessionData.promptWindow as number);
   assert.equal(w.port().sent.length, before);
 });
+
+test("a desktop application's prompt names it; a malformed app field is dropped", async () => {
+  const { pinPrompt, rolePrompt } = await import("../src/background/events.js");
+  const base = { uid: "555000111222", attemptsLeft: 3, finalTry: false, pinPad: false, timeoutSeconds: 120 };
+  const cases: { why: string; app: unknown; want: unknown }[] = [
+    { why: "the host's app object, from the endpoint's peer", app: { name: "clinicalapp", pid: 4242 }, want: { name: "clinicalapp", pid: 4242 } },
+    { why: "no pid known: 0", app: { name: "clinicalapp" }, want: { name: "clinicalapp", pid: 0 } },
+    { why: "a name over the bound is not shown", app: { name: "x".repeat(257), pid: 1 }, want: undefined },
+    { why: "an empty name names nobody", app: { name: "", pid: 1 }, want: undefined },
+    { why: "not an object", app: "clinicalapp", want: undefined },
+  ];
+  for (const c of cases) {
+    const p = pinPrompt({ event: "pinRequired", ...base, app: c.app }, 0);
+    assert.deepEqual(p.kind === "pin" ? p.app : "locked", c.want, c.why);
+    const r = rolePrompt({ event: "roleRequired", user: { uid: "1" }, roles: [], timeoutSeconds: 60, app: c.app }, 0);
+    assert.deepEqual(r.kind === "role" ? r.app : "other", c.want, c.why + " (role)");
+  }
+});

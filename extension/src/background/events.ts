@@ -9,7 +9,7 @@
  * @module
  */
 
-import { isErrorCode, isState, normaliseError, type Card, type PinPrompt, type Role } from "../shared/protocol.js";
+import { isErrorCode, isState, normaliseError, type App, type Card, type PinPrompt, type Role } from "../shared/protocol.js";
 import type { PromptRecord, SessionRecord } from "../shared/state.js";
 import { cleanRole, cleanUser, sessionFields } from "./actions/reply.js";
 import type { Context } from "./context.js";
@@ -37,6 +37,15 @@ export function cleanCard(v: unknown): Card | null {
   return c;
 }
 
+/** A desktop application as the host named it, bounded, or undefined. */
+export function cleanApp(v: unknown): App | undefined {
+  if (typeof v !== "object" || v === null) return undefined;
+  const o = v as Record<string, unknown>;
+  const name = str(o.name, 256);
+  if (name === undefined || name === "") return undefined;
+  return { name, pid: int(o.pid, 0, 2 ** 31 - 1, 0) };
+}
+
 /**
  * The prompt record for a pinRequired event. attemptsLeft 0 means the card
  * is locked (docs/protocol.md §3.5): the host then asks for nothing, and the
@@ -59,6 +68,8 @@ export function pinPrompt(f: HostFrame, now: number): PromptRecord {
   };
   const origin = str(f.origin);
   if (origin !== undefined) p.origin = origin;
+  const app = cleanApp(f.app);
+  if (app !== undefined) p.app = app;
   const uid = str(f.uid, 256);
   if (uid !== undefined) p.uid = uid;
   if (isErrorCode(f.lastError)) p.lastError = f.lastError;
@@ -70,7 +81,7 @@ export function rolePrompt(f: HostFrame, now: number): PromptRecord {
   const roles: Role[] = Array.isArray(f.roles)
     ? f.roles.slice(0, MAX_ROLES).map(cleanRole).filter((r): r is Role => r !== undefined)
     : [];
-  const p: PromptRecord = {
+  const p: PromptRecord & { kind: "role" } = {
     kind: "role",
     since: now,
     user: cleanUser(f.user) ?? { uid: "" },
@@ -79,6 +90,8 @@ export function rolePrompt(f: HostFrame, now: number): PromptRecord {
   };
   const origin = str(f.origin);
   if (origin !== undefined) p.origin = origin;
+  const app = cleanApp(f.app);
+  if (app !== undefined) p.app = app;
   return p;
 }
 

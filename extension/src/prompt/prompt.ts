@@ -118,7 +118,8 @@ function render(p: PromptRecord | null): void {
   if (key !== renderedKey) {
     renderedKey = key;
     setBusy(false);
-    ui.origin.textContent = originText("origin" in p ? p.origin : undefined);
+    const app = p.kind !== "locked" ? p.app : undefined;
+    ui.origin.textContent = app !== undefined ? t(api, "appRequester", app.name, app.pid) : originText("origin" in p ? p.origin : undefined);
     ui.holder.textContent = p.kind === "role" ? (p.user.name ?? p.user.uid) : (p.uid ?? "");
     el("origin-label").hidden = ui.origin.hidden = ui.origin.textContent === "";
     el("holder-label").hidden = ui.holder.hidden = ui.holder.textContent === "";

@@ -220,8 +220,19 @@ export interface HostSettings {
 }
 
 /** The body of a pinRequired event. */
+/**
+ * A desktop application whose Ticket API call needs the login: its
+ * executable's file name and process id, from the operating system.
+ */
+export interface App {
+  name: string;
+  pid: number;
+}
+
 export interface PinPrompt {
   origin?: string;
+  /** The desktop application that asked, instead of a page's origin. */
+  app?: App;
   uid?: string;
   attemptsLeft: number;
   finalTry: boolean;
@@ -233,6 +244,7 @@ export interface PinPrompt {
 /** The body of a roleRequired event. */
 export interface RolePrompt {
   origin?: string;
+  app?: App;
   user: User;
   roles: Role[];
   timeoutSeconds: number;
