@@ -499,4 +499,5 @@ type Frame struct {
 	TimeoutSeconds int        `json:"timeoutSeconds,omitempty"`
 	LastError      Code       `json:"lastError,omitempty"`
 	Reason         string     `json:"reason,omitempty"`
+	App            *App       `json:"app,omitempty"`
 }
