@@ -144,8 +144,9 @@ type suite struct {
 	// agent is the endpoint of the agent the browser's hosts share.
 	agent *e2erig.Agent
 	// dir holds the browser's profile and the extension's snapshot;
-	// cfgPath is the host configuration.
-	dir, cfgPath string
+	// cfgPath is the host configuration, sysPath the system one (a
+	// missing file unless launchOptions.system wrote it).
+	dir, cfgPath, sysPath string
 }
 
 // launch starts browserName with the extension, a fresh card in the reader,
@@ -174,6 +175,10 @@ type launchOptions struct {
 	// again starts a closed browser again on its own profile, with its
 	// card, configuration, log and agent (config and agent are ignored).
 	again *suite
+	// system is the system configuration (OIA_SYSTEM_CONFIG, which a
+	// development build trusts); nil leaves it missing, so the machine's
+	// /etc is never read.
+	system map[string]any
 }
 
 // launchWith is launch with o.
@@ -188,11 +193,11 @@ func (r *rig) launchWith(t *testing.T, browserName string, o launchOptions) *sui
 	switch {
 	case o.again != nil:
 		s = &suite{rig: r, name: browserName, hostLog: o.again.hostLog, card: o.again.card,
-			agent: o.again.agent, dir: o.again.dir, cfgPath: o.again.cfgPath}
+			agent: o.again.agent, dir: o.again.dir, cfgPath: o.again.cfgPath, sysPath: o.again.sysPath}
 		o.share = s // the card, configuration and agent are the old run's
 	case o.share != nil:
 		s = &suite{rig: r, name: browserName, hostLog: o.share.hostLog, card: o.share.card,
-			agent: o.share.agent, dir: t.TempDir(), cfgPath: o.share.cfgPath}
+			agent: o.share.agent, dir: t.TempDir(), cfgPath: o.share.cfgPath, sysPath: o.share.sysPath}
 	default:
 		s = &suite{rig: r, name: browserName, dir: t.TempDir()}
 		s.hostLog = filepath.Join(s.dir, "host.log")
@@ -229,7 +234,7 @@ func (r *rig) launchWith(t *testing.T, browserName string, o launchOptions) *sui
 	cfgPath := s.cfgPath
 	env := []string{
 		"OIA_CONFIG=" + cfgPath,
-		"OIA_SYSTEM_CONFIG=" + filepath.Join(dir, "no-system-config.json"),
+		"OIA_SYSTEM_CONFIG=" + s.sysPath,
 		s.card.Env(),
 		s.agent.Env(),
 	}
@@ -321,7 +326,16 @@ func (s *suite) writeConfig(t *testing.T, o launchOptions) error {
 	}
 	b, _ := json.Marshal(cfg)
 	s.cfgPath = filepath.Join(s.dir, "oia.json")
-	return os.WriteFile(s.cfgPath, b, 0o600)
+	if err := os.WriteFile(s.cfgPath, b, 0o600); err != nil {
+		return err
+	}
+	s.sysPath = filepath.Join(s.dir, "no-system-config.json")
+	if o.system == nil {
+		return nil
+	}
+	s.sysPath = filepath.Join(s.dir, "system.json")
+	b, _ = json.Marshal(o.system)
+	return os.WriteFile(s.sysPath, b, 0o644)
 }
 
 // waitReady waits until the extension answers on the app's origin: until

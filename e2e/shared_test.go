@@ -6,8 +6,12 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +34,10 @@ import (
 //     again on its profile: getTicketNoAuth answers at once, no window;
 //   - both idle six minutes, logged in (OIA_E2E_IDLE changes it; 0 skips):
 //     getTicketNoAuth still answers in both, with no window;
+//   - a desktop application through the Ticket API library (subtest
+//     ticket-api): the pages' ticket; its destroyTicket heard in both
+//     browsers; its getTicket prompting in a browser's window that names
+//     it, the new session reaching every page;
 //   - the card pulled: pages in both browsers hear ticketDestroyed, and the
 //     broker saw one logout.
 func TestE2EShared(t *testing.T) {
@@ -45,7 +53,8 @@ func TestE2EShared(t *testing.T) {
 			t.Errorf("stop the agent: %v", err)
 		}
 	})
-	ch := r.launchWith(t, "chromium", launchOptions{agent: agent})
+	// The Ticket API on, as a trust with desktop clinical systems sets it.
+	ch := r.launchWith(t, "chromium", launchOptions{agent: agent, system: map[string]any{"ticketApiEnabled": true}})
 	ff := r.launchWith(t, "firefox", launchOptions{share: ch})
 	t.Cleanup(func() { ch.dumpHostLog(t) })
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
@@ -153,7 +162,73 @@ func TestE2EShared(t *testing.T) {
 		}
 	})
 
+	// A desktop application on the same desktop, through the Ticket API
+	// library: the browsers' ticket; its destroyTicket ends the session in
+	// both browsers; its getTicket then prompts in a browser's window,
+	// naming it, and every page gets the new session.
+	t.Run("ticket-api", func(t *testing.T) {
+		tatest := ticketAPIClient(t)
+		if res := runTicketAPI(t, tatest, agent, "ticket", "noauth", "4096"); res["rc"] != "0x00000000" || res["ticket"] != ticket {
+			t.Fatalf("the application's getTicketNoAuth: %v, want the pages' ticket", res)
+		}
+		for _, p := range []browser.Page{ffPage, ch2Page} {
+			must(t, p.Eval(ctx, `document.querySelectorAll('#events li[data-event="ticketDestroyed"], #events li[data-event="ticketChanged"]').forEach((li) => li.remove())`, nil))
+		}
+		if res := runTicketAPI(t, tatest, agent, "destroy"); res["rc"] != "0x00000000" {
+			t.Fatalf("the application's destroyTicket: %v", res)
+		}
+		for name, p := range map[string]browser.Page{"firefox": ffPage, "chromium": ch2Page} {
+			if err := p.WaitFor(ctx, `document.getElementById("session").textContent === "ended" && document.querySelector('#events li[data-event="ticketDestroyed"]') !== null`); err != nil {
+				t.Errorf("%s's page did not hear the application's destroyTicket: %v", name, err)
+			}
+		}
+		if !ch.until(ctx, 10*time.Second, func() bool { return !r.sim.TicketLive(ticket) }) {
+			t.Error("the broker still knows the ticket after the application's destroyTicket")
+		}
+
+		got := make(chan map[string]string, 1)
+		go func() { got <- runTicketAPIErr(tatest, agent, "ticket", "get", "4096") }()
+		// The browser that attached most recently asks (docs/protocol.md
+		// §6.5): either may have, if Firefox's relay reconnected last.
+		var who *suite
+		if !ch.until(ctx, 20*time.Second, func() bool {
+			for _, c := range []*suite{ch2, ff} {
+				if c.b.PromptOpen() {
+					who = c
+					return true
+				}
+			}
+			return false
+		}) {
+			t.Fatal("no browser opened a passcode window for the application's getTicket")
+		}
+		prompt, err := who.b.WaitPrompt(ctx)
+		must(t, err)
+		who.cancelOnCleanup(t, prompt)
+		must(t, prompt.WaitFor(ctx, `!document.getElementById("pin-section").hidden`))
+		asker := text(t, ctx, prompt, "#origin")
+		if !strings.Contains(asker, "ticketapi-test") || !regexp.MustCompile(`\d+`).MatchString(asker) || strings.Contains(asker, "https://") {
+			t.Errorf("the window says it was requested by %q, want the application ticketapi-test and its process id", asker)
+		}
+		shot(t, ctx, prompt, filepath.Join(out, "ticket-api"), "passcode.png")
+		who.passcodeAndRole(t, ctx, prompt, filepath.Join(out, "ticket-api"))
+		res := <-got
+		if res["rc"] != "0x00000000" || res["ticket"] == "" || res["ticket"] == ticket {
+			t.Fatalf("the application's getTicket: %v, want a new ticket", res)
+		}
+		ticket = res["ticket"]
+		for name, c := range map[string]struct {
+			s *suite
+			p browser.Page
+		}{"firefox": {ff, ffPage}, "chromium": {ch2, ch2Page}} {
+			if got := c.s.ticketOf(t, ctx, c.p); got != ticket {
+				t.Errorf("%s's page got %q, not the application's new session", name, got)
+			}
+		}
+	})
+
 	// The card comes out: both browsers' pages hear it, one logout.
+	loggedOut = count(brokersim.EndpointLogout)
 	for _, p := range []browser.Page{ffPage, ch2Page} {
 		must(t, p.Eval(ctx, `document.querySelectorAll('#events li[data-event="ticketDestroyed"]').forEach((li) => li.remove())`, nil))
 	}
@@ -176,4 +251,50 @@ func TestE2EShared(t *testing.T) {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t.Error("the scenario ran out of time")
 	}
+}
+
+// ticketAPIClient is the Ticket API's C test program (host/ticketapi's
+// tatest, linked with libTicketApi.so) that make built into $OIA_LIB.
+func ticketAPIClient(t *testing.T) string {
+	t.Helper()
+	lib := os.Getenv("OIA_LIB")
+	if lib == "" {
+		lib = filepath.Join(repoRoot(t), "build", "lib")
+	}
+	p := filepath.Join(lib, "ticketapi-test")
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("the Ticket API's test program is not built (%v): run make ticketapi", err)
+	}
+	return p
+}
+
+// runTicketAPI runs the Ticket API test program against the agent and
+// returns its name=value lines.
+func runTicketAPI(t *testing.T, bin string, agent *e2erig.Agent, args ...string) map[string]string {
+	t.Helper()
+	r := runTicketAPIErr(bin, agent, args...)
+	if r["error"] != "" {
+		t.Fatal(r["error"])
+	}
+	return r
+}
+
+// runTicketAPIErr is runTicketAPI for any goroutine: a failure to run is
+// the "error" entry.
+func runTicketAPIErr(bin string, agent *e2erig.Agent, args ...string) map[string]string {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), agent.Env())
+	out, err := cmd.Output()
+	r := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			r[k] = v
+		}
+	}
+	if err != nil {
+		r["error"] = fmt.Sprintf("%s %s: %v: %s", bin, strings.Join(args, " "), err, out)
+	}
+	return r
 }
