@@ -87,12 +87,7 @@ func TestE2EShared(t *testing.T) {
 
 	// A new Firefox page: the same session with getTicketNoAuth, no window.
 	ffPage = ff.openApp(t, ctx)
-	if got := ff.ticketOf(t, ctx, ffPage); got != ticket {
-		t.Errorf("Firefox got another ticket (or none) than Chromium's session: %q", got)
-	}
-	if ff.b.PromptOpen() {
-		t.Error("Firefox opened a passcode window for a session that exists")
-	}
+	ff.expectSession(t, ctx, ffPage, ticket, "on a new page")
 	if n := count(brokersim.EndpointActivate) - activated; n != 1 {
 		t.Errorf("the broker saw %d authactivate calls for one shared login, want 1", n)
 	}
@@ -102,28 +97,19 @@ func TestE2EShared(t *testing.T) {
 	// the next message, and a new relay finds the session.
 	if ws, ok := ch.b.(browser.WorkerStopper); ok {
 		must(t, ws.StopServiceWorker(ctx))
-		if got := ch.ticketOf(t, ctx, chPage); got != ticket {
-			t.Errorf("after the service worker stopped, Chromium got another ticket (or none): %q", got)
-		}
+		ch.expectSession(t, ctx, chPage, ticket, "after its service worker stopped")
 	} else {
 		t.Error("this Chromium cannot stop its service worker")
 	}
 
 	// Chromium closes; Firefox keeps the session.
 	must(t, ch.b.Close())
-	if got := ff.ticketOf(t, ctx, ffPage); got != ticket {
-		t.Errorf("with Chromium closed, Firefox got another ticket (or none): %q", got)
-	}
+	ff.expectSession(t, ctx, ffPage, ticket, "with Chromium closed")
 
 	// Chromium again, on its profile: the ticket with no window.
 	ch2 := r.launchWith(t, "chromium", launchOptions{again: ch})
 	ch2Page := ch2.openApp(t, ctx)
-	if got := ch2.ticketOf(t, ctx, ch2Page); got != ticket {
-		t.Errorf("Chromium started again got another ticket (or none): %q", got)
-	}
-	if ch2.b.PromptOpen() {
-		t.Error("Chromium started again opened a passcode window")
-	}
+	ch2.expectSession(t, ctx, ch2Page, ticket, "started again")
 	if n := count(brokersim.EndpointActivate) - activated; n != 1 {
 		t.Errorf("the broker saw %d authactivate calls in all, want the 1 login", n)
 	}
@@ -149,17 +135,8 @@ func TestE2EShared(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatal(ctx.Err())
 		}
-		for name, c := range map[string]struct {
-			s *suite
-			p browser.Page
-		}{"firefox": {ff, ffPage}, "chromium": {ch2, ch2Page}} {
-			if got := c.s.ticketOf(t, ctx, c.p); got != ticket {
-				t.Errorf("%s after %s idle: another ticket (or none): %q", name, idle, got)
-			}
-			if c.s.b.PromptOpen() {
-				t.Errorf("%s opened a passcode window after %s idle", name, idle)
-			}
-		}
+		ff.expectSession(t, ctx, ffPage, ticket, "after "+idle.String()+" idle")
+		ch2.expectSession(t, ctx, ch2Page, ticket, "after "+idle.String()+" idle")
 	})
 
 	// A desktop application on the same desktop, through the Ticket API
@@ -217,14 +194,8 @@ func TestE2EShared(t *testing.T) {
 			t.Fatalf("the application's getTicket: %v, want a new ticket", res)
 		}
 		ticket = res["ticket"]
-		for name, c := range map[string]struct {
-			s *suite
-			p browser.Page
-		}{"firefox": {ff, ffPage}, "chromium": {ch2, ch2Page}} {
-			if got := c.s.ticketOf(t, ctx, c.p); got != ticket {
-				t.Errorf("%s's page got %q, not the application's new session", name, got)
-			}
-		}
+		ff.expectSession(t, ctx, ffPage, ticket, "after the application's login")
+		ch2.expectSession(t, ctx, ch2Page, ticket, "after the application's login")
 	})
 
 	// The card comes out: both browsers' pages hear it, one logout.
@@ -297,4 +268,16 @@ func runTicketAPIErr(bin string, agent *e2erig.Agent, args ...string) map[string
 		r["error"] = fmt.Sprintf("%s %s: %v: %s", bin, strings.Join(args, " "), err, out)
 	}
 	return r
+}
+
+// expectSession checks that page gets ticket with getTicketNoAuth and that
+// no passcode window is open for it; when says at which step.
+func (s *suite) expectSession(t *testing.T, ctx context.Context, page browser.Page, ticket, when string) {
+	t.Helper()
+	if got := s.ticketOf(t, ctx, page); got != ticket {
+		t.Errorf("%s %s: another ticket (or none) than the session's: %q", s.name, when, got)
+	}
+	if s.b.PromptOpen() {
+		t.Errorf("%s %s: a passcode window is open for a session that exists", s.name, when)
+	}
 }

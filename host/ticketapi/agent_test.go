@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -180,21 +179,8 @@ func TestAgent_SharedSession(t *testing.T) {
 	// Two processes of eight threads: every call gets the ticket, and the
 	// broker sees no new login.
 	before := s.activations()
-	var wg sync.WaitGroup
-	results := make([]result, 2)
-	errs := make([]error, 2)
+	results := startTwo(lib, s.agent.Addr(), "threads", "8", "get")(t)
 	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i], errs[i] = runClient(lib, s.agent.Addr(), "threads", "8", "get")
-		}()
-	}
-	wg.Wait()
-	for i := range results {
-		if errs[i] != nil {
-			t.Fatal(errs[i])
-		}
 		results[i].want(t, "ok", "8")
 		results[i].want(t, "distinct", "1")
 		if got := results[i]["thread0_ticket"]; got != page.Ticket {
@@ -225,23 +211,11 @@ func TestAgent_ConcurrentLoginIsOne(t *testing.T) {
 	s := newAgentStack(t, true)
 	h := s.relay(t)
 	before := s.activations()
-	var wg sync.WaitGroup
-	results := make([]result, 2)
-	errs := make([]error, 2)
-	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i], errs[i] = runClient(lib, s.agent.Addr(), "threads", "8", "get")
-		}()
-	}
+	wait := startTwo(lib, s.agent.Addr(), "threads", "8", "get")
 	answerPrompt(t, h, s.rig.PIN)
-	wg.Wait()
+	results := wait(t)
 	tickets := map[string]bool{}
 	for i := range results {
-		if errs[i] != nil {
-			t.Fatal(errs[i])
-		}
 		results[i].want(t, "ok", "8")
 		results[i].want(t, "distinct", "1")
 		tickets[results[i]["thread0_ticket"]] = true

@@ -390,6 +390,32 @@ func runClient(dir, endpoint string, args ...string) (result, error) {
 	return r, nil
 }
 
+// startTwo runs the test program with args in two processes at once; the
+// function it returns waits for both and fails the test if either could
+// not run.
+func startTwo(dir, endpoint string, args ...string) func(t *testing.T) []result {
+	var wg sync.WaitGroup
+	results := make([]result, 2)
+	errs := make([]error, 2)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = runClient(dir, endpoint, args...)
+		}()
+	}
+	return func(t *testing.T) []result {
+		t.Helper()
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return results
+	}
+}
+
 func (r result) want(t *testing.T, key, want string) {
 	t.Helper()
 	if got, ok := r[key]; !ok || got != want {
@@ -732,22 +758,7 @@ func TestTwoProcesses(t *testing.T) {
 	lib := sanitized(t)
 	a := newFakeAgent(t)
 	a.set(func(a *fakeAgent) { a.loginDelay = 500 * time.Millisecond })
-	var wg sync.WaitGroup
-	results := make([]result, 2)
-	errs := make([]error, 2)
-	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i], errs[i] = runClient(lib, a.sock, "threads", "8", "get")
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	results := startTwo(lib, a.sock, "threads", "8", "get")(t)
 	tickets := map[string]bool{}
 	for _, r := range results {
 		r.want(t, "ok", "8")
