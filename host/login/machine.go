@@ -34,6 +34,7 @@ package login
 import (
 	"context"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -171,6 +172,10 @@ type Machine struct {
 	afterOut   string    // why we are logging out: protocol.Reason*
 	clients    []*Client // in the order they attached
 	prompter   *Client   // who is asked for the passcode and role now
+	// logouts counts the broker logouts made in the background (card
+	// removal, a new login): shutdown waits for them, so that a process
+	// ending right after a card is pulled does not lose its logout.
+	logouts sync.WaitGroup
 }
 
 // New builds a machine in state noCard. Deps.Clock and Deps.Log default to
@@ -917,13 +922,33 @@ func (m *Machine) enterLoggingOut(context.Context, ...any) error {
 // card removal, nothing must hold the machine up.
 func (m *Machine) logoutInBackground(bs *broker.Session) {
 	b, timeout, log := m.deps.Broker, m.set.LogoutTimeout, m.deps.Log
+	m.logouts.Add(1)
 	go func() {
+		defer m.logouts.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		if err := b.Logout(ctx, bs); err != nil {
 			log.WithError(err).Warn("broker logout after card removal failed")
 		}
 	}()
+}
+
+// pendingLogoutWait bounds how long shutdown waits for background logouts
+// still in flight: a process that ends is waited for by its parent (the
+// agent's Serve gives the machine 3 s).
+const pendingLogoutWait = 2 * time.Second
+
+// waitLogouts waits for the background logouts, at most limit; it reports
+// whether they all finished.
+func (m *Machine) waitLogouts(limit time.Duration) bool {
+	done := make(chan struct{})
+	go func() { m.logouts.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(limit):
+		return false
+	}
 }
 
 func (m *Machine) answerDestroys() {
@@ -978,6 +1003,9 @@ func (m *Machine) shutdown() {
 		_ = m.deps.Broker.Logout(ctx, m.bsess)
 		cancel()
 		m.bsess = nil
+	}
+	if !m.waitLogouts(pendingLogoutWait) {
+		m.deps.Log.Warn("a broker logout was still in flight when the machine stopped")
 	}
 	if m.sess != nil {
 		done := make(chan struct{})

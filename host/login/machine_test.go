@@ -104,6 +104,8 @@ type fakeBroker struct {
 	roles       []broker.Role
 	activateErr error
 	roleErr     error
+	// logoutDelay slows each logout, as a broker far away does.
+	logoutDelay time.Duration
 }
 
 func (b *fakeBroker) Activate(context.Context) (*broker.Challenge, error) {
@@ -125,8 +127,14 @@ func (b *fakeBroker) SelectRole(_ context.Context, _, id string) error {
 	return b.roleErr
 }
 
-func (b *fakeBroker) Logout(context.Context, *broker.Session) error {
+func (b *fakeBroker) Logout(ctx context.Context, _ *broker.Session) error {
 	b.rec.add("broker.Logout")
+	select {
+	case <-time.After(b.logoutDelay):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	b.rec.add("broker.Logout done")
 	return nil
 }
 
@@ -178,6 +186,7 @@ type harness struct {
 	mu     sync.Mutex
 	events []protocol.Event
 	cancel context.CancelFunc
+	done   chan struct{} // closed when Run has returned
 }
 
 func newHarness(t *testing.T, roles int, prompt bool) *harness {
@@ -199,7 +208,8 @@ func newHarness(t *testing.T, roles int, prompt bool) *harness {
 	}, Settings{Origins: origins, PromptOnCardInsert: prompt, PINTimeout: time.Minute})
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
-	go h.m.Run(ctx)
+	h.done = make(chan struct{})
+	go func() { h.m.Run(ctx); close(h.done) }()
 	t.Cleanup(cancel)
 	return h
 }
@@ -653,5 +663,26 @@ func TestMachine_EventsFollowTheSnapshot(t *testing.T) {
 			t.Fatalf("status right after cardRemoved: %+v", st)
 		}
 		h.cancel()
+	}
+}
+
+// TestMachine_ShutdownWaitsForTheCardsLogout: a card pulled just before the
+// process ends: the machine's stop waits for the broker logout that the
+// removal started, instead of losing it with the process.
+func TestMachine_ShutdownWaitsForTheCardsLogout(t *testing.T) {
+	h := newHarness(t, 1, true)
+	h.broker.logoutDelay = 300 * time.Millisecond
+	insertCard(h)
+	sendPIN("123456", "")(h)
+	h.waitState(protocol.StateLoggedIn)
+	removeCard(h)
+	h.cancel() // the process ends: Run shuts the machine down
+	select {
+	case <-h.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the machine did not stop")
+	}
+	if !slices.Contains(h.rec.list(), "broker.Logout done") {
+		t.Errorf("the machine stopped before the card's broker logout finished: %v", h.rec.list())
 	}
 }
