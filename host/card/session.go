@@ -148,7 +148,7 @@ func (s *Session) Login(pin string) error {
 	}
 	if before.PINPad {
 		pin = "" // miekg passes "" as NULL: the reader asks for the passcode
-	} else if err := checkPIN(pin, before); err != nil {
+	} else if err := CheckPIN(pin, before); err != nil {
 		return loginError(protocol.CodePINInvalid, before, err)
 	}
 	err = s.do(opLogin, func(p p11) error { return p.Login(s.sh, pkcs11.CKU_USER, pin) })
@@ -175,10 +175,11 @@ func (s *Session) Login(pin string) error {
 	return loginError(code, after, cause)
 }
 
-// checkPIN refuses passcodes that must not reach C_Login: the module would
+// CheckPIN refuses passcodes that must not reach C_Login: the module would
 // count some of them as a wrong attempt, and a NUL would cut the C string.
-// The error never contains the passcode.
-func checkPIN(pin string, st PINStatus) error {
+// st is the card's passcode state, for its length bounds. The error says
+// neither the passcode nor its length (it may be logged), only the rule.
+func CheckPIN(pin string, st PINStatus) error {
 	switch {
 	case pin == "":
 		return fmt.Errorf("the passcode is empty")
@@ -187,7 +188,7 @@ func checkPIN(pin string, st PINStatus) error {
 	case strings.IndexByte(pin, 0) >= 0:
 		return fmt.Errorf("the passcode contains a NUL character")
 	case st.MaxLen > 0 && (len(pin) < st.MinLen || len(pin) > st.MaxLen):
-		return fmt.Errorf("the passcode has %d characters; the card takes %d to %d", len(pin), st.MinLen, st.MaxLen)
+		return fmt.Errorf("this card takes a passcode of %d to %d characters", st.MinLen, st.MaxLen)
 	}
 	return nil
 }

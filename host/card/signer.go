@@ -248,7 +248,7 @@ func (g *Signer) contextLogin() error {
 		if pin, err = g.PIN(); err != nil {
 			return err
 		}
-		if err := checkPIN(pin, st); err != nil {
+		if err := CheckPIN(pin, st); err != nil {
 			return loginError(protocol.CodePINInvalid, st, err)
 		}
 	}

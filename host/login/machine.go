@@ -668,6 +668,12 @@ func (m *Machine) verified(err error, st card.PINStatus) {
 	case code == protocol.CodePINIncorrect:
 		m.lastErr = protocol.CodePINIncorrect
 		m.fire(trPINRejected)
+	case code == protocol.CodePINInvalid:
+		// The card refused the passcode's form before checking it (its
+		// length bounds changed since the prompt): no attempt was used;
+		// ask again rather than end the login.
+		m.lastErr = protocol.CodePINInvalid
+		m.fire(trPINRejected)
 	case code == protocol.CodeUserAbort:
 		m.failWaiters(protocol.New(protocol.CodeUserAbort))
 		m.fire(trCancel)

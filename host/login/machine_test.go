@@ -47,7 +47,9 @@ type fakeCard struct {
 	pinPad   bool
 	loggedIn bool
 	openErr  error
-	mu       sync.Mutex
+	// minLen and maxLen are the passcode length the card takes; 0: any.
+	minLen, maxLen int
+	mu             sync.Mutex
 }
 
 func (c *fakeCard) Open(card.Token) (CardSession, error) {
@@ -59,7 +61,7 @@ func (c *fakeCard) Open(card.Token) (CardSession, error) {
 }
 
 func (c *fakeCard) status() card.PINStatus {
-	st := card.PINStatus{AttemptsLeft: c.tries, PINPad: c.pinPad, FinalTry: c.tries == 1, Locked: c.tries == 0}
+	st := card.PINStatus{AttemptsLeft: c.tries, PINPad: c.pinPad, FinalTry: c.tries == 1, Locked: c.tries == 0, MinLen: c.minLen, MaxLen: c.maxLen}
 	return st
 }
 
@@ -684,5 +686,42 @@ func TestMachine_ShutdownWaitsForTheCardsLogout(t *testing.T) {
 	}
 	if !slices.Contains(h.rec.list(), "broker.Logout done") {
 		t.Errorf("the machine stopped before the card's broker logout finished: %v", h.rec.list())
+	}
+}
+
+// TestMachine_PasscodeOfTheWrongForm: a passcode the card cannot take (too
+// short, too long, a NUL) is refused with PIN_INVALID before the card is
+// asked: no attempt used, the prompt stays, and the right passcode then
+// logs in. The refusal says the rule, never the passcode's length.
+func TestMachine_PasscodeOfTheWrongForm(t *testing.T) {
+	tests := []struct {
+		name, pin string
+	}{
+		{"shorter than the card takes", "12"},
+		{"longer than the card takes", "123456789"},
+		{"a NUL would cut the C string", "12\x0034"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, 1, true)
+			h.card.minLen, h.card.maxLen = 4, 8
+			insertCard(h)
+			h.waitState(protocol.StateAwaitingPIN)
+			r := h.result(h.request(protocol.ReqPIN, pin(tt.pin)))
+			if codeOf(r) != protocol.CodePINInvalid {
+				t.Fatalf("pin %q: %+v, want PIN_INVALID", tt.name, r.Err)
+			}
+			if msg := r.Err.Message; strings.Contains(msg, fmt.Sprintf("%d characters;", len(tt.pin))) || strings.Contains(msg, tt.pin) {
+				t.Errorf("the refusal gives the passcode or its length away: %q", msg)
+			}
+			if got := h.state(); got != protocol.StateAwaitingPIN {
+				t.Errorf("state after a refused form: %s, want awaitingPIN (ask again)", got)
+			}
+			if slices.Contains(h.rec.list(), "card.Login") {
+				t.Error("a passcode of the wrong form reached the card")
+			}
+			sendPIN("123456", "")(h)
+			h.waitState(protocol.StateLoggedIn)
+		})
 	}
 }

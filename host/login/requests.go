@@ -6,6 +6,7 @@ package login
 import (
 	"time"
 
+	"github.com/openidentityagent/oia/host/card"
 	"github.com/openidentityagent/oia/host/protocol"
 )
 
@@ -239,8 +240,10 @@ func (m *Machine) handle(c *Client, req protocol.Request, reply func(protocol.Re
 			fail(protocol.CodeInvalidState)
 			return
 		}
-		if req.PIN == "" || (m.pinStatus.MaxLen > 0 && len(req.PIN) > m.pinStatus.MaxLen) {
-			reply(protocol.Fail(req.ID, protocol.Errorf(protocol.CodePINInvalid, "the passcode must be 1 to %d characters", max(m.pinStatus.MaxLen, 1))))
+		if err := card.CheckPIN(req.PIN, m.pinStatus); err != nil {
+			// The card is not asked: no attempt is used, and the prompt
+			// stays for the passcode in the right form.
+			reply(protocol.Fail(req.ID, protocol.Errorf(protocol.CodePINInvalid, "%v: type it again", err)))
 			return
 		}
 		m.pendingPIN = req.PIN
