@@ -542,3 +542,20 @@ test("a desktop application's prompt names it; a malformed app field is dropped"
     assert.deepEqual(r.kind === "role" ? r.app : "other", c.want, c.why + " (role)");
   }
 });
+
+test("a page is served only when both the policy's list and the host's allow it; its status carries its origin", async () => {
+  const w = await world((fb) => {
+    fb.managedData = { allowedOrigins: ["https://*.nhs.uk", "https://app.example.org"] };
+  });
+  const before = w.port().sent.length;
+  const r = (await w.send({ kind: "page", type: "status" }, page("https://app.example.org"))) as { error?: { code: string } };
+  assert.equal(r.error?.code, "ORIGIN_NOT_ALLOWED", "on the policy's list only: the host would not tell it who is logged in");
+  assert.equal(w.port().sent.length, before, "nothing reached the host");
+  const pending = w.send({ kind: "page", type: "status" }, page("https://spine.nhs.uk"));
+  await flush();
+  const req = w.port().last();
+  assert.equal(req.type, "status");
+  assert.equal(req.origin, "https://spine.nhs.uk", "the host checks the page's origin before it names the user");
+  w.answer({ ok: true, state: "loggedIn", user: { uid: "1" } });
+  assert.equal(((await pending) as { ok: boolean }).ok, true);
+});

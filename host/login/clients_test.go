@@ -306,3 +306,41 @@ func TestClients_DetachedClientsRequestsAreDropped(t *testing.T) {
 		t.Errorf("clients %+v, want firefox alone", got)
 	}
 }
+
+// TestStatus_IdentityByOrigin: a browser's status names the user only to a
+// page on the agent's own allow-list (or to the extension itself, which
+// sends no origin); the snapshot's fast path and the machine's agree.
+func TestStatus_IdentityByOrigin(t *testing.T) {
+	h := newHarness(t, 1, true)
+	b := h.attach(Browser, "jojkkadnmnpkbklmagcdhigmbdlcaoha")
+	insertCard(h)
+	h.waitState(protocol.StateAwaitingPIN)
+	if r := b.do(protocol.ReqPIN, pin("123456")); r.Err != nil {
+		t.Fatalf("pin: %+v", r.Err)
+	}
+	h.waitState(protocol.StateLoggedIn)
+	tests := []struct {
+		name, origin string
+		want         protocol.Code
+	}{
+		{"an allowed page", "https://spine.nhs.uk", ""},
+		{"the extension's own pages send no origin", "", ""},
+		{"the extension's popup", "chrome-extension://jojkkadnmnpkbklmagcdhigmbdlcaoha", ""},
+		{"a page a browser policy allows but the agent does not", "https://app.example.org", protocol.CodeOriginNotAllowed},
+		{"a lookalike", "https://spine.nhs.uk.evil.example", protocol.CodeOriginNotAllowed},
+	}
+	for _, tt := range tests {
+		for _, path := range []string{"first", "again (the snapshot)"} {
+			r := b.do(protocol.ReqStatus, func(r *protocol.Request) { r.Origin = tt.origin })
+			if got := codeOf(r); got != tt.want {
+				t.Errorf("%s, %s: code %q, want %q", tt.name, path, got, tt.want)
+				continue
+			}
+			if tt.want == "" {
+				if st := r.Body.(protocol.StatusBody); st.User == nil || st.User.UID == "" {
+					t.Errorf("%s, %s: no session in %+v", tt.name, path, st)
+				}
+			}
+		}
+	}
+}

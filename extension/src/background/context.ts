@@ -36,6 +36,12 @@ export interface HostPort {
 /** Effective settings with the parsed allow-list. */
 export interface Settings extends EffectiveSettings {
   allow: AllowList;
+  /**
+   * The host's own list, when a policy's list replaced it: a page must be
+   * on both (the host checks its list again, for everything it says about
+   * the user), so a request the host would refuse is refused here first.
+   */
+  hostAllow?: AllowList;
 }
 
 /** The background's shared services. */
@@ -290,5 +296,9 @@ export class Context {
 export function withAllowList(policy: Policy, host: HostSettings | null | undefined): Settings {
   const e = effectiveSettings(policy, host);
   const allow = new AllowList(e.allowedOrigins);
-  return { ...e, allow, invalid: [...allow.invalid] };
+  const out: Settings = { ...e, allow, invalid: [...allow.invalid] };
+  if (e.sources.allowedOrigins === "policy" && host !== null && host !== undefined) {
+    out.hostAllow = new AllowList(host.allowedOrigins);
+  }
+  return out;
 }

@@ -60,6 +60,8 @@ export async function dispatchPage(ctx: Context, type: unknown, sender: MessageS
   const s = await ctx.settings();
   const allowed = s.allow.match(origin);
   if (allowed === undefined) return notAllowed();
+  // On the policy's list but not on the host's: the host would refuse it.
+  if (s.hostAllow !== undefined && s.hostAllow.match(origin) === undefined) return notAllowed();
   if (sender.frameId !== 0) {
     // A frame may ask only when policy allows frames, and only inside an
     // allow-listed top document.
@@ -78,7 +80,9 @@ export async function dispatchPage(ctx: Context, type: unknown, sender: MessageS
     case "destroyTicket":
       return destroyTicket(ctx, allowed.origin, frame);
     case "status":
-      return status(ctx);
+      // With its origin: the host says who is logged in only to a page
+      // on its own allow-list (docs/protocol.md §3.3).
+      return status(ctx, allowed.origin, frame);
   }
 }
 

@@ -13,10 +13,15 @@ import { CONFIG } from "../config.js";
 import type { Context } from "../context.js";
 import { failure, statusReply } from "./reply.js";
 
-/** Asks the host for its state. */
-export default async function status(ctx: Context): Promise<PageReplyBody> {
+/**
+ * Asks the host for its state on behalf of the page at origin, which the
+ * host checks against its own allow-list before it says who is logged in.
+ */
+export default async function status(ctx: Context, origin: string, frame: boolean): Promise<PageReplyBody> {
   try {
-    return statusReply(await ctx.host.request("status", {}, CONFIG.STATUS_TIMEOUT_MS));
+    const fields: Record<string, unknown> = { origin };
+    if (frame) fields.frame = true;
+    return statusReply(await ctx.host.request("status", fields, CONFIG.STATUS_TIMEOUT_MS));
   } catch (e) {
     return failure(e);
   }
