@@ -201,6 +201,15 @@ test("a relay that cannot serve says why before it exits: the problem is the age
   }
 });
 
+test("the agent's own refusal is the cause, not the relay's AGENT_UNAVAILABLE that follows it", () => {
+  const r = rig();
+  r.host.start();
+  r.port().hostSends({ type: "event", event: "error", error: { code: "AGENT_VERSION_MISMATCH", message: "the relay speaks 1.0 and the agent 2.0" } });
+  r.port().hostSends({ type: "event", event: "error", error: { code: "AGENT_UNAVAILABLE", message: "the agent stopped" } });
+  r.port().hostExits("Native host has exited.");
+  assert.deepEqual(r.downs.map(([p]) => [p.code, p.detail]), [["AGENT_VERSION_MISMATCH", "the relay speaks 1.0 and the agent 2.0"]]);
+});
+
 test("after a good connection, a later exit is HOST_EXITED again, not the old agent problem", async () => {
   const r = rig();
   r.host.start();

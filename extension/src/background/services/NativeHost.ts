@@ -397,7 +397,10 @@ export class NativeHost {
       // The relay cannot reach the agent, or the agent is of another
       // version (docs/protocol.md §6): it closes the port next, and the
       // problem is told then, as the connection's (onDown), not as an event.
-      this.agentProblem = agent;
+      // The first one is the cause: an agent that refused the relay
+      // (AGENT_VERSION_MISMATCH) is followed by the relay's own
+      // AGENT_UNAVAILABLE as the connection ends.
+      this.agentProblem ??= agent;
       this.log(`oia-host: ${agent.code}: ${agent.detail}`);
       return;
     }
