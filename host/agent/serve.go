@@ -6,6 +6,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -79,7 +80,7 @@ func (a *Agent) Serve(ctx context.Context, l *endpoint.Listener, o Options) (Sto
 	go a.Watch(ctx)
 	ready := a.Ready(ctx)
 
-	s := &serving{a: a, o: o, ready: ready, since: time.Now(), stop: make(chan Stop, 1), conns: map[net.Conn]bool{}}
+	s := &serving{a: a, o: o, ready: ready, since: time.Now(), stop: make(chan Stop, 1), conns: map[net.Conn]*nativemsg.Writer{}}
 	accepted := make(chan error, 1)
 	go func() { accepted <- s.accept(l) }()
 	tick := time.NewTicker(o.Tick)
@@ -170,7 +171,7 @@ type serving struct {
 	stop  chan Stop
 
 	mu      sync.Mutex
-	conns   map[net.Conn]bool
+	conns   map[net.Conn]*nativemsg.Writer // nil until the client attached
 	closed  bool
 	upgrade bool
 }
@@ -200,8 +201,18 @@ func (s *serving) add(c net.Conn) bool {
 	if s.closed || len(s.conns) >= s.o.MaxClients {
 		return false
 	}
-	s.conns[c] = true
+	s.conns[c] = nil
 	return true
+}
+
+// attached records the writer of an attached client, so that closeAll can
+// flush what is queued for it (the answer to agentStop) before closing.
+func (s *serving) attached(c net.Conn, w *nativemsg.Writer) {
+	s.mu.Lock()
+	if _, ok := s.conns[c]; ok {
+		s.conns[c] = w
+	}
+	s.mu.Unlock()
 }
 
 func (s *serving) remove(c net.Conn) {
@@ -210,15 +221,31 @@ func (s *serving) remove(c net.Conn) {
 	s.mu.Unlock()
 }
 
-// closeAll closes every connection; each one's goroutine then detaches its
-// client.
+// flushWait bounds how long closing a client waits for the frames queued
+// for it to be written.
+const flushWait = time.Second
+
+// closeAll closes every connection, after writing what is queued for it
+// (at most flushWait, for a client that reads nothing); each one's
+// goroutine then detaches its client.
 func (s *serving) closeAll() {
 	s.mu.Lock()
 	s.closed = true
-	for c := range s.conns {
-		_ = c.Close()
-	}
+	conns := maps.Clone(s.conns)
 	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for c, w := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if w != nil {
+				_ = c.SetWriteDeadline(time.Now().Add(flushWait))
+				_ = w.Close()
+			}
+			_ = c.Close()
+		}()
+	}
+	wg.Wait()
 }
 
 func (s *serving) requestStop(why Stop) {
@@ -281,6 +308,7 @@ func (s *serving) serve(c net.Conn, p endpoint.Peer) {
 	log = log.WithFields(logrus.Fields{"client": info.Kind.String(), "name": info.Name})
 
 	w := nativemsg.NewWriter(c, clientQueue)
+	s.attached(c, w)
 	out := &sender{w: w, c: c, legacy: att.Client == protocol.ClientTicketAPI, log: log}
 	defer func() {
 		_ = c.Close() // a writer stuck on a client that reads nothing fails now
@@ -326,7 +354,10 @@ func (s *serving) admit(att protocol.Attach, p endpoint.Peer) (login.ClientInfo,
 		info.Kind, info.Name = login.Terminal, "oia"
 		return info, protocol.DecodeClientRequest, nil
 	}
-	info.Kind, info.Name = login.App, filepath.Base(p.Exe)
+	info.Kind, info.Name = login.App, "unknown"
+	if p.Exe != "" { // else the OS did not say which executable it is
+		info.Name = filepath.Base(p.Exe)
+	}
 	if s.a.cfg == nil || !s.a.cfg.TicketAPIAllowed(p.Exe) {
 		return info, nil, protocol.Errorf(protocol.CodeTicketAPIDisabled,
 			"the ticket api is not enabled for %s: an administrator sets ticketApiEnabled (and ticketApiExecutables) in the system configuration", info.Name)
