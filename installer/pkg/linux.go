@@ -162,7 +162,9 @@ func Linux(format string, o Options, outDir string) (string, error) {
 	if err := os.Chtimes(autostart, o.MTime, o.MTime); err != nil {
 		return "", err
 	}
-	contents = append(contents, &files.Content{Source: autostart, Destination: AutostartPath, FileInfo: info(0o644)})
+	// A configuration file: an administrator's edit or removal survives an
+	// upgrade (a conffile on Debian, %config(noreplace) on RPM).
+	contents = append(contents, &files.Content{Source: autostart, Destination: AutostartPath, Type: files.TypeConfigNoReplace, FileInfo: info(0o644)})
 	for i, d := range dests {
 		src := filepath.Join(staging, fmt.Sprintf("manifest-%d.json", i))
 		if err := os.WriteFile(src, mf[d], 0o644); err != nil {
