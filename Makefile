@@ -47,9 +47,10 @@ build: deps $(BUILD_DEPS)
 	@mkdir -p $(BIN)
 	$(if $(COMMANDS),$(GO) build -trimpath -o $(BIN)/ $(addprefix ./,$(COMMANDS)))
 
-# test runs every test: first what other areas add (extension tests), then
-# the Go tests with the race detector. It ends with the go test summary.
-test: build $(TEST_DEPS) test-go
+# test runs every test: first the linters (a finding blocks a landing, as a
+# failed test does), then what other areas add (extension tests), then the
+# Go tests with the race detector. It ends with the go test summary.
+test: build lint $(TEST_DEPS) test-go
 
 # The packages that start real browsers run one at a time, after the rest:
 # the enterprise-policy scenario writes a machine-wide browser policy for a
