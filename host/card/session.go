@@ -72,6 +72,11 @@ func OpenSession(t Token) (*Session, error) {
 	return s, nil
 }
 
+// Stale reports whether the session's module was re-initialised since it
+// opened, which invalidates it: every call on it would fail with
+// CARD_REMOVED. It asks the card nothing.
+func (s *Session) Stale() bool { return s.gen != s.mod.generation() }
+
 // Token returns the card the session is on.
 func (s *Session) Token() Token { return s.token }
 

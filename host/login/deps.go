@@ -27,6 +27,14 @@ type CardSession interface {
 	Close() error
 }
 
+// StaleSession is a [CardSession] that can tell, without a card command,
+// that it died under a card still in the reader (its module was
+// re-initialised after losing its device). The machine then reads the card
+// again before it asks for a passcode, rather than after.
+type StaleSession interface {
+	Stale() bool
+}
+
 // Cards opens sessions on inserted cards.
 type Cards interface {
 	Open(t card.Token) (CardSession, error)

@@ -457,7 +457,19 @@ func (m *Machine) report(flow int, f func()) {
 	})
 }
 
+// dropStale forgets a session that died under a card still seen, so that
+// the card is read again (probe) before a passcode is asked for.
+func (m *Machine) dropStale() {
+	if st, ok := m.sess.(StaleSession); ok && st.Stale() {
+		m.deps.Log.Info("the card's session ended with its module's re-initialisation: reading the card again")
+		sess := m.sess
+		m.sess = nil
+		go func() { _ = sess.Close() }()
+	}
+}
+
 func (m *Machine) enterCardPresent(ctx context.Context, _ ...any) error {
+	m.dropStale()
 	if m.sess == nil {
 		if !m.probing {
 			m.probe()

@@ -49,11 +49,23 @@ type fakeCard struct {
 	openErr  error
 	// minLen and maxLen are the passcode length the card takes; 0: any.
 	minLen, maxLen int
-	mu             sync.Mutex
+	// stale makes the open session report that its module was
+	// re-initialised (StaleSession), until the card is opened again.
+	stale bool
+	mu    sync.Mutex
+}
+
+func (c *fakeCard) Stale() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stale
 }
 
 func (c *fakeCard) Open(card.Token) (CardSession, error) {
 	c.rec.add("card.Open")
+	c.mu.Lock()
+	c.stale = false
+	c.mu.Unlock()
 	if c.openErr != nil {
 		return nil, c.openErr
 	}
@@ -723,5 +735,36 @@ func TestMachine_PasscodeOfTheWrongForm(t *testing.T) {
 			sendPIN("123456", "")(h)
 			h.waitState(protocol.StateLoggedIn)
 		})
+	}
+}
+
+// TestMachine_StaleSessionIsReadAgainBeforeThePrompt: the card's session
+// died with its module's re-initialisation while the card stayed in: the
+// next login reads the card again before asking for the passcode, instead
+// of failing with CARD_REMOVED after the user typed it.
+func TestMachine_StaleSessionIsReadAgainBeforeThePrompt(t *testing.T) {
+	h := newHarness(t, 1, false)
+	insertCard(h)
+	h.waitState(protocol.StateCardPresent)
+	deadline := time.Now().Add(5 * time.Second)
+	for h.lastEvent(protocol.EvCardInserted).Name == "" && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond) // the probe has read the card
+	}
+	h.card.mu.Lock()
+	h.card.stale = true
+	h.card.mu.Unlock()
+	res := h.request(protocol.ReqGetTicket, nil)
+	sendPIN("123456", "")(h)
+	if r := h.result(res); r.Err != nil {
+		t.Fatalf("getTicket after the module's re-initialisation: %+v", r.Err)
+	}
+	opens := 0
+	for _, c := range h.rec.list() {
+		if c == "card.Open" {
+			opens++
+		}
+	}
+	if opens != 2 {
+		t.Errorf("the card was opened %d times, want 2 (read again before the prompt): %v", opens, h.rec.list())
 	}
 }

@@ -211,8 +211,12 @@ func (m *Machine) handle(c *Client, req protocol.Request, reply func(protocol.Re
 		case protocol.StateLoggedIn: // getNewTicket: log out, then in again
 			m.logout(protocol.ReasonNewLogin)
 		case protocol.StateCardPresent:
-			if m.sess != nil {
+			m.dropStale()
+			switch {
+			case m.sess != nil:
 				m.fire(trLogin)
+			case !m.probing:
+				m.probe() // it starts the login when it has read the card
 			}
 		case protocol.StateFailed:
 			m.fire(trRestart)
