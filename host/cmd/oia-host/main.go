@@ -118,11 +118,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	go func() { <-ctx.Done(); _ = conn.Close() }()
-	if relay.Run(stdin, stdout, conn, log) == relay.AgentGone && ctx.Err() == nil {
+	res := relay.Run(stdin, stdout, conn, log)
+	switch {
+	case ctx.Err() != nil:
+		log.Info("stop: a signal (the browser disconnected the port)")
+	case res == relay.AgentGone:
 		log.Warn("stop: the agent went away")
 		return exitError
+	default:
+		log.Info("stop: the browser closed the port")
 	}
-	log.Info("stop: the browser closed the port")
 	return exitOK
 }
 
