@@ -2,8 +2,11 @@
 // Copyright (c) 2026 The Open Identity Agent authors
 
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
-import { AllowList, parseOrigin, parseOriginPattern } from "../src/shared/origin.js";
+import { AllowList, matchesPattern, parseOrigin, parseOriginPattern } from "../src/shared/origin.js";
+import { repoRoot } from "./helpers.js";
 
 test("parseOriginPattern accepts and normalises valid patterns", () => {
   const cases: [string, string, { host: string; wildcard: boolean; port: string; scheme: string }][] = [
@@ -146,4 +149,25 @@ test("matching properties hold for generated hosts (fuzz)", async () => {
     }),
     { numRuns: 500 },
   );
+});
+
+/** host/origin/testdata/vectors.json: the cases the Go twin reads too. */
+interface Vectors {
+  patterns: { pattern: string; valid: boolean; why: string }[];
+  matches: { pattern: string; origin: string; match: boolean; why: string }[];
+}
+
+test("the shared vectors: patterns and matches judged as host/origin judges them", () => {
+  const v = JSON.parse(readFileSync(join(repoRoot(), "host", "origin", "testdata", "vectors.json"), "utf8")) as Vectors;
+  assert.ok(v.patterns.length > 0 && v.matches.length > 0, "the vector file has cases");
+  for (const c of v.patterns) {
+    const p = parseOriginPattern(c.pattern);
+    assert.equal(!(p instanceof Error), c.valid, `${c.pattern}: ${c.why}${p instanceof Error ? ` (${p.message})` : ""}`);
+  }
+  for (const c of v.matches) {
+    const p = parseOriginPattern(c.pattern);
+    assert.ok(!(p instanceof Error), `${c.pattern}: ${p instanceof Error ? p.message : ""}`);
+    const o = parseOrigin(c.origin);
+    assert.equal(o !== undefined && matchesPattern(o, p), c.match, `${c.pattern} vs ${c.origin}: ${c.why}`);
+  }
 });

@@ -3,20 +3,23 @@
 
 // Package origin parses web origins and matches them against the allow-list
 // patterns of docs/protocol.md §3.2. The extension has a TypeScript twin of
-// these rules (extension/src/shared/origin.ts); both are tested against the
-// same cases.
+// these rules (extension/src/shared/origin.ts); both test suites read the
+// same cases from testdata/vectors.json.
 //
 // A pattern is "https://host", "https://host:port" or "https://*.domain"
 // (any subdomain of domain, not domain itself). The scheme must be https,
 // except http for localhost and 127.0.0.1 during development. Hosts compare
 // in lower case and in their ASCII (punycode) form, with a trailing dot
 // removed; a pattern without a port matches only the scheme's default port.
+// Refused: a wildcard over one label or before an IP address, empty labels,
+// and percent-encoded hosts.
 package origin
 
 import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -80,6 +83,14 @@ func parse(s string, wildcard bool) (Origin, error) {
 		label := host
 		if wildcard && strings.HasPrefix(host, "*.") {
 			label = host[2:]
+			if strings.Trim(label, "0123456789.") == "" {
+				// *.0.0.1 would match 127.0.0.1: no wildcard before an
+				// IP address (or what the browser reads as one).
+				return Origin{}, fmt.Errorf("origin %q: a wildcard cannot stand before an ip address", s)
+			}
+		}
+		if slices.Contains(strings.Split(label, "."), "") {
+			return Origin{}, fmt.Errorf("origin %q has an empty label in its host", s)
 		}
 		ascii, err := profile.ToASCII(label)
 		if err != nil || ascii == "" || strings.Contains(ascii, "*") {

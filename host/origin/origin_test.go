@@ -3,7 +3,12 @@
 
 package origin
 
-import "testing"
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+)
 
 func TestAllows(t *testing.T) {
 	list, err := ParseList([]string{"https://*.nhs.uk", "https://app.example.org:8443", "http://localhost:8080", "https://bücher.example"})
@@ -53,6 +58,49 @@ func TestParsePattern_Refuses(t *testing.T) {
 	} {
 		if _, err := ParsePattern(tt.pattern); err == nil {
 			t.Errorf("ParsePattern(%q) accepted: %s", tt.pattern, tt.why)
+		}
+	}
+}
+
+// vectors are the cases host/origin and the extension's origin.ts share
+// (testdata/vectors.json, read by extension/test/origin.test.ts too).
+type vectors struct {
+	Patterns []struct {
+		Pattern string `json:"pattern"`
+		Valid   bool   `json:"valid"`
+		Why     string `json:"why"`
+	} `json:"patterns"`
+	Matches []struct {
+		Pattern string `json:"pattern"`
+		Origin  string `json:"origin"`
+		Match   bool   `json:"match"`
+		Why     string `json:"why"`
+	} `json:"matches"`
+}
+
+func TestSharedVectors(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "vectors.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v vectors
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range v.Patterns {
+		if _, err := ParsePattern(c.Pattern); (err == nil) != c.Valid {
+			t.Errorf("ParsePattern(%q): error %v, want valid=%v: %s", c.Pattern, err, c.Valid, c.Why)
+		}
+	}
+	for _, c := range v.Matches {
+		p, err := ParsePattern(c.Pattern)
+		if err != nil {
+			t.Errorf("ParsePattern(%q): %v", c.Pattern, err)
+			continue
+		}
+		o, err := Parse(c.Origin)
+		if got := err == nil && p.Match(o); got != c.Match {
+			t.Errorf("%q matches %q = %v, want %v: %s", c.Pattern, c.Origin, got, c.Match, c.Why)
 		}
 	}
 }

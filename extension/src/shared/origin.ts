@@ -66,6 +66,11 @@ export function parseOriginPattern(input: unknown): OriginPattern | Error {
   if (rest.includes("*")) {
     return new Error(`${JSON.stringify(source)}: a wildcard is allowed only as a leading "*."`);
   }
+  if (rest.includes("%")) {
+    // The URL parser would decode %2A to "*": a host like that would turn
+    // into a match pattern for every page of the domain.
+    return new Error(`${JSON.stringify(source)}: a host must not be percent-encoded`);
+  }
   let url: URL;
   try {
     url = new URL(`${scheme}://${rest}/`);
