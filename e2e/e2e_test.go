@@ -31,6 +31,7 @@ var scenarios = []scenario{
 	{"wrong-passcode", wrongPasscode},
 	{"wrong-then-right", wrongThenRight},
 	{"cancel", cancelPrompt},
+	{"keys-before-ready", keysBeforeReady},
 	{"disallowed-host", disallowedHost},
 	{"disallowed-port", disallowedPort},
 	{"logout", logout},
@@ -213,6 +214,42 @@ func cancelPrompt(t *testing.T, ctx context.Context, s *suite, out string) {
 	shot(t, ctx, page, out, "app.png")
 }
 
+// keysBeforeReady: keys that reach the passcode window as it opens (the
+// user was typing into the page when it asked) are dropped: the field stays
+// empty, and the card is never asked; once the window says it takes input,
+// the passcode typed then logs in as usual.
+func keysBeforeReady(t *testing.T, ctx context.Context, s *suite, out string) {
+	page := s.openApp(t, ctx)
+	s.ensureLoggedOut(t, ctx, page)
+	must(t, page.Click(ctx, "#login"))
+	prompt, err := s.b.WaitPrompt(ctx)
+	must(t, err)
+	s.cancelOnCleanup(t, prompt)
+	must(t, prompt.WaitFor(ctx, `!document.getElementById("pin-section").hidden`))
+	ready := func() bool {
+		var r bool
+		must(t, prompt.Eval(ctx, `document.documentElement.dataset.inputReady === "1"`, &r))
+		return r
+	}
+	before := ready()
+	must(t, prompt.Type(ctx, "#passcode", "99"))
+	if before || ready() {
+		t.Skip("the window's input guard had passed before the keys were typed: this machine was too slow to test it")
+	}
+	must(t, prompt.WaitFor(ctx, browser.PasscodeReady))
+	var value string
+	must(t, prompt.Eval(ctx, `document.getElementById("passcode").value`, &value))
+	if value != "" {
+		t.Errorf("keys typed as the window opened reached the passcode field (%d characters)", len(value))
+	}
+	if st, err := s.card.Status(); err != nil || st.AttemptsLeft != vcard.MaxAttempts {
+		t.Errorf("the card was asked: %+v %v", st, err)
+	}
+	shot(t, ctx, prompt, out, "passcode.png")
+	s.passcodeAndRole(t, ctx, prompt, out)
+	s.expectLoggedIn(t, ctx, page)
+}
+
 // disallowedHost: a site whose host is not on the allow-list (the same app
 // reached as localhost instead of 127.0.0.1) learns nothing: it gets no
 // content script, so the page library reports NO_EXTENSION on load and for
@@ -306,7 +343,7 @@ func newTicket(t *testing.T, ctx context.Context, s *suite, out string) {
 	prompt, err := s.b.WaitPrompt(ctx)
 	must(t, err)
 	s.cancelOnCleanup(t, prompt)
-	must(t, prompt.WaitFor(ctx, `!document.getElementById("pin-section").hidden`))
+	must(t, prompt.WaitFor(ctx, browser.PasscodeReady))
 	s.passcodeAndRole(t, ctx, prompt, out)
 	s.expectLoggedIn(t, ctx, page)
 	fresh := s.ticketOf(t, ctx, page)
@@ -687,7 +724,7 @@ func (s *suite) startLogin(t *testing.T, ctx context.Context, page browser.Page)
 	prompt, err := s.b.WaitPrompt(ctx)
 	must(t, err)
 	s.cancelOnCleanup(t, prompt)
-	must(t, prompt.WaitFor(ctx, `!document.getElementById("pin-section").hidden`))
+	must(t, prompt.WaitFor(ctx, browser.PasscodeReady))
 	return prompt
 }
 

@@ -182,7 +182,7 @@ func TestE2EShared(t *testing.T) {
 		prompt, err := who.b.WaitPrompt(ctx)
 		must(t, err)
 		who.cancelOnCleanup(t, prompt)
-		must(t, prompt.WaitFor(ctx, `!document.getElementById("pin-section").hidden`))
+		must(t, prompt.WaitFor(ctx, browser.PasscodeReady))
 		asker := text(t, ctx, prompt, "#origin")
 		if !strings.Contains(asker, "ticketapi-test") || !regexp.MustCompile(`\d+`).MatchString(asker) || strings.Contains(asker, "https://") {
 			t.Errorf("the window says it was requested by %q, want the application ticketapi-test and its process id", asker)

@@ -137,7 +137,7 @@ func pageToTicket(ctx context.Context, o Options, rig *load.Rig, hostBin string)
 	if err != nil {
 		return nil, err
 	}
-	if err := prompt.WaitFor(lctx, `!document.getElementById("pin-section").hidden`); err != nil {
+	if err := prompt.WaitFor(lctx, browser.PasscodeReady); err != nil {
 		return nil, err
 	}
 	if err := prompt.Type(lctx, "#passcode", rig.PIN); err != nil {

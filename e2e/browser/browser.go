@@ -67,6 +67,12 @@ type Browser interface {
 	Close() error
 }
 
+// PasscodeReady is true in the extension's passcode window once its
+// passcode field shows and takes input: the window ignores keys for a
+// moment after it opens (keys meant for the page must not become a
+// passcode attempt), then sets data-input-ready on its document.
+const PasscodeReady = `!document.getElementById("pin-section").hidden && document.documentElement.dataset.inputReady === "1"`
+
 // WorkerStopper is a [Browser] that can stop its extension's service
 // worker on demand (Chromium; Firefox's MV3 background is an event page).
 type WorkerStopper interface {

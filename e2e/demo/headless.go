@@ -132,7 +132,7 @@ func runHeadless(ctx context.Context, s *stack, r *reporter) (err error) {
 		if prompt, err = b.WaitPrompt(ctx); err != nil {
 			return err
 		}
-		return prompt.WaitFor(ctx, `!document.getElementById("pin-section").hidden`)
+		return prompt.WaitFor(ctx, browser.PasscodeReady)
 	}); err != nil {
 		return err
 	}

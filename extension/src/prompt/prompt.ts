@@ -101,6 +101,36 @@ function errorText(e: ErrorBody | undefined): string | undefined {
   return e.message;
 }
 
+/**
+ * How long after the passcode field first shows that keystrokes and Enter
+ * are ignored: a page can open this window (getNewTicket) while the user is
+ * typing into the page, and those keys must not become a passcode attempt
+ * (browsers hold their own permission prompts back the same way).
+ */
+const INPUT_GUARD_MS = 750;
+/** When typed input counts; until the first passcode prompt, never. */
+let acceptInputAt = Number.POSITIVE_INFINITY;
+
+/**
+ * Starts the guard the first time this window shows the passcode field:
+ * the field is read-only until it ends, and then the document says so
+ * (data-input-ready, for the browser tests).
+ */
+function armInputGuard(): void {
+  if (acceptInputAt !== Number.POSITIVE_INFINITY) return;
+  acceptInputAt = Date.now() + INPUT_GUARD_MS;
+  ui.passcode.readOnly = true;
+  setTimeout(() => {
+    ui.passcode.readOnly = false;
+    document.documentElement.dataset.inputReady = "1";
+  }, INPUT_GUARD_MS);
+}
+
+/** Whether typed input counts yet. */
+function inputAccepted(): boolean {
+  return Date.now() >= acceptInputAt;
+}
+
 function render(p: PromptRecord | null): void {
   prompt = p;
   if (p === null) {
@@ -139,6 +169,7 @@ function render(p: PromptRecord | null): void {
       if (p.pinPad) {
         startCountdown(p.since, p.timeoutSeconds);
       } else {
+        armInputGuard();
         ui.passcode.value = "";
         ui.passcode.focus();
       }
@@ -241,6 +272,7 @@ async function cancel(): Promise<void> {
 ui.form.addEventListener("submit", (ev) => {
   ev.preventDefault();
   if (busy || prompt === null) return;
+  if (prompt.kind === "pin" && !prompt.pinPad && !inputAccepted()) return; // an Enter meant for the page
   if (prompt.kind === "pin" && !prompt.pinPad) void submitPin();
   else if (prompt.kind === "role") void submitRole();
 });
@@ -249,7 +281,9 @@ document.addEventListener("keydown", (ev) => {
   if (ev.key === "Escape") {
     ev.preventDefault();
     void cancel();
+    return;
   }
+  if (!inputAccepted() && ev.target === ui.passcode) ev.preventDefault(); // keys meant for the page
 });
 ui.errorLink.addEventListener("click", (ev) => {
   ev.preventDefault();
