@@ -344,3 +344,33 @@ func TestStatus_IdentityByOrigin(t *testing.T) {
 		}
 	}
 }
+
+// TestRelease_FramesRefused: with the system configuration's allowFrames
+// locked off (Settings.FramesRefused), a request the extension marks as
+// from a frame gets no ticket and no identity, whatever a browser policy
+// allowed; the same request from the tab's top document does.
+func TestRelease_FramesRefused(t *testing.T) {
+	for _, refused := range []bool{true, false} {
+		h := newHarness(t, 1, true)
+		h.m.set.FramesRefused = refused // before any request reaches the machine
+		b := h.attach(Browser, "jojkkadnmnpkbklmagcdhigmbdlcaoha")
+		insertCard(h)
+		h.waitState(protocol.StateAwaitingPIN)
+		if r := b.do(protocol.ReqPIN, pin("123456")); r.Err != nil {
+			t.Fatalf("pin: %+v", r.Err)
+		}
+		h.waitState(protocol.StateLoggedIn)
+		for _, typ := range []protocol.RequestType{protocol.ReqGetTicketNoAuth, protocol.ReqStatus} {
+			want := protocol.Code("")
+			if refused {
+				want = protocol.CodeOriginNotAllowed
+			}
+			if got := codeOf(b.do(typ, func(r *protocol.Request) { r.Frame = true })); got != want {
+				t.Errorf("frames refused %v, %s from a frame: %q, want %q", refused, typ, got, want)
+			}
+			if got := codeOf(b.do(typ, nil)); got != "" {
+				t.Errorf("frames refused %v, %s from the top document: %q", refused, typ, got)
+			}
+		}
+	}
+}
