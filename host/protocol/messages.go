@@ -75,7 +75,7 @@ const (
 // the request may carry, and whether each is required.
 var requestFields = map[RequestType]map[string]bool{
 	ReqHello:           {"protocol": false, "extension": false, "settings": false},
-	ReqStatus:          {},
+	ReqStatus:          {"origin": false, "frame": false}, // a page's, checked before it names the user
 	ReqLogin:           {"origin": true, "frame": false},
 	ReqGetTicket:       {"origin": true, "frame": false},
 	ReqGetTicketNoAuth: {"origin": true, "frame": false},

@@ -24,6 +24,8 @@ func TestDecodeRequest(t *testing.T) {
 		check  func(Request) bool
 	}{
 		{"a status request", `{"id":"1","type":"status"}`, "1", true, nil},
+		{"a page's status carries its origin, checked before the user is named", `{"id":"1","type":"status","origin":"https://a.nhs.uk","frame":true}`, "1", true,
+			func(r Request) bool { return r.Origin == "https://a.nhs.uk" && r.Frame }},
 		{"a ticket request carries its origin", `{"id":"2","type":"getTicket","origin":"https://a.nhs.uk"}`, "2", true,
 			func(r Request) bool { return r.Origin == "https://a.nhs.uk" }},
 		{"a pin request", `{"id":"3","type":"pin","pin":"123456"}`, "3", true, func(r Request) bool { return r.PIN == "123456" }},
