@@ -33,6 +33,7 @@ var scenarios = []scenario{
 	{"cancel", cancelPrompt},
 	{"keys-before-ready", keysBeforeReady},
 	{"disallowed-host", disallowedHost},
+	{"sandboxed-and-framed", sandboxedAndFramed},
 	{"disallowed-port", disallowedPort},
 	{"logout", logout},
 	{"new-ticket", newTicket},
@@ -248,6 +249,68 @@ func keysBeforeReady(t *testing.T, ctx context.Context, s *suite, out string) {
 	shot(t, ctx, prompt, out, "passcode.png")
 	s.passcodeAndRole(t, ctx, prompt, out)
 	s.expectLoggedIn(t, ctx, page)
+}
+
+// sandboxedAndFramed: documents on the allowed origin that are sandboxed
+// (a page served with Content-Security-Policy: sandbox, an iframe with the
+// sandbox attribute) have an opaque origin: every request they post goes
+// unanswered, no window opens, and the session is untouched; a frame of a
+// non-allowed origin inside an allowed page hears none of the page events
+// its allowed top document hears (docs/security.md).
+func sandboxedAndFramed(t *testing.T, ctx context.Context, s *suite, out string) {
+	app := s.openApp(t, ctx)
+	s.ensureLoggedIn(t, ctx, app, filepath.Join(out, "setup"))
+	ticket := s.ticketOf(t, ctx, app)
+
+	type probe struct {
+		Sent   int              `json:"sent"`
+		Got    []map[string]any `json:"got"`
+		Origin string           `json:"origin"`
+	}
+	sb, err := s.b.NewPage(ctx, s.app.URL()+"/test/sandboxed.html")
+	must(t, err)
+	t.Cleanup(func() { _ = sb.Close(context.Background()) })
+	must(t, sb.WaitFor(ctx, `window.__probe !== undefined`))
+	var p probe
+	must(t, sb.Eval(ctx, `window.__probe`, &p))
+	if p.Origin != "null" {
+		t.Fatalf("the sandboxed page's origin is %q, not opaque: the test page is not sandboxed", p.Origin)
+	}
+	if p.Sent != 5 || len(p.Got) != 0 {
+		t.Errorf("the sandboxed page sent %d requests and got answers: %v", p.Sent, p.Got)
+	}
+
+	other := s.otherApp(t)
+	fr, err := s.b.NewPage(ctx, s.app.URL()+"/test/framed.html?other="+other.URL())
+	must(t, err)
+	t.Cleanup(func() { _ = fr.Close(context.Background()) })
+	must(t, fr.WaitFor(ctx, `window.__framed !== undefined && window.__framed.sandboxed !== null`))
+	must(t, fr.Eval(ctx, `window.__framed.sandboxed`, &p))
+	if p.Origin != "null" || p.Sent != 5 || len(p.Got) != 0 {
+		t.Errorf("the sandboxed frame (origin %q) sent %d requests and got answers: %v", p.Origin, p.Sent, p.Got)
+	}
+	if s.b.PromptOpen() {
+		t.Error("a passcode window opened for a sandboxed document")
+	}
+	s.expectSession(t, ctx, app, ticket, "after the sandboxed probes")
+	if !s.sim.TicketLive(ticket) {
+		t.Error("the sandboxed probes' destroyTicket ended the session at the broker")
+	}
+
+	// Page events: the allowed top document hears the logout, the other
+	// origin's frame inside it hears nothing.
+	s.ensureLoggedOut(t, ctx, app)
+	must(t, fr.WaitFor(ctx, `window.__framed.topEvents.includes("ticketDestroyed")`))
+	must(t, fr.Eval(ctx, `window.__askRecorder()`, nil))
+	must(t, fr.WaitFor(ctx, `window.__framed.recorder !== null`))
+	var rec struct {
+		Seen []map[string]any `json:"seen"`
+	}
+	must(t, fr.Eval(ctx, `window.__framed.recorder`, &rec))
+	if len(rec.Seen) != 0 {
+		t.Errorf("the frame of another origin heard OIA messages: %v", rec.Seen)
+	}
+	shot(t, ctx, fr, out, "framed.png")
 }
 
 // disallowedHost: a site whose host is not on the allow-list (the same app

@@ -81,7 +81,7 @@ type rig struct {
 func (r *rig) otherApp(t *testing.T) *sampleapp.Server {
 	t.Helper()
 	r.otherOnce.Do(func() {
-		r.other, r.otherErr = sampleapp.New(sampleapp.Options{PKI: r.pki, PageLibrary: r.libPath, BrokerURL: r.sim.URL(), BrokerCAFile: r.sim.CAFile()})
+		r.other, r.otherErr = sampleapp.New(sampleapp.Options{PKI: r.pki, PageLibrary: r.libPath, BrokerURL: r.sim.URL(), BrokerCAFile: r.sim.CAFile(), TestPages: true})
 		if r.otherErr == nil {
 			r.otherErr = r.other.Start()
 		}
@@ -114,7 +114,7 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = r.sim.Close() })
-	if r.app, err = sampleapp.New(sampleapp.Options{PKI: r.pki, PageLibrary: lib, BrokerURL: r.sim.URL(), BrokerCAFile: r.sim.CAFile()}); err != nil {
+	if r.app, err = sampleapp.New(sampleapp.Options{PKI: r.pki, PageLibrary: lib, BrokerURL: r.sim.URL(), BrokerCAFile: r.sim.CAFile(), TestPages: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.app.Start(); err != nil {

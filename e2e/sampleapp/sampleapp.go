@@ -76,6 +76,11 @@ type Options struct {
 	// ErrorLog receives the HTTP server's own errors (TLS handshake
 	// failures, …); nil discards them.
 	ErrorLog *log.Logger
+	// TestPages serves the browser tests' hostile pages under /test/: a
+	// document sandboxed by its Content-Security-Policy, a page framing a
+	// sandboxed probe and another origin's recorder, and that recorder
+	// (docs/e2e.md). Off for the demo.
+	TestPages bool
 }
 
 // Server is a sample app, ready to [Server.Start]. Its methods are safe for
@@ -236,7 +241,29 @@ func (s *Server) Handler() http.Handler {
 		_, _ = w.Write(s.lib)
 	})
 	mux.Handle("POST /api/session", sessionHandler(s.checker))
-	return secureHeaders(mux)
+	h := secureHeaders(mux)
+	if !s.opts.TestPages {
+		return h
+	}
+	// The test pages carry CSPs of their own: the app's forbids framing.
+	test := http.NewServeMux()
+	page := func(name, csp string) http.Handler {
+		f := file(static, "test/"+name, "text/html; charset=utf-8")
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Security-Policy", csp)
+			f.ServeHTTP(w, r)
+		})
+	}
+	const scripts = "default-src 'none'; script-src 'self'"
+	test.Handle("GET /test/sandboxed.html", page("sandboxed.html", "sandbox allow-scripts; "+scripts))
+	test.Handle("GET /test/probe-frame.html", page("probe-frame.html", scripts))
+	test.Handle("GET /test/framed.html", page("framed.html", scripts+"; frame-src https:"))
+	test.Handle("GET /test/recorder.html", page("recorder.html", scripts))
+	for _, js := range []string{"probe.js", "framed.js", "recorder.js"} {
+		test.Handle("GET /test/"+js, file(static, "test/"+js, "text/javascript; charset=utf-8"))
+	}
+	test.Handle("/", h)
+	return test
 }
 
 // file serves one embedded file with its content type.
