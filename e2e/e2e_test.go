@@ -270,7 +270,7 @@ func sandboxedAndFramed(t *testing.T, ctx context.Context, s *suite, out string)
 	sb, err := s.b.NewPage(ctx, s.app.URL()+"/test/sandboxed.html")
 	must(t, err)
 	t.Cleanup(func() { _ = sb.Close(context.Background()) })
-	must(t, sb.WaitFor(ctx, `window.__probe !== undefined`))
+	s.evalUntil(t, ctx, sb, `window.__probe !== undefined`)
 	var p probe
 	must(t, sb.Eval(ctx, `window.__probe`, &p))
 	if p.Origin != "null" {
@@ -284,7 +284,7 @@ func sandboxedAndFramed(t *testing.T, ctx context.Context, s *suite, out string)
 	fr, err := s.b.NewPage(ctx, s.app.URL()+"/test/framed.html?other="+other.URL())
 	must(t, err)
 	t.Cleanup(func() { _ = fr.Close(context.Background()) })
-	must(t, fr.WaitFor(ctx, `window.__framed !== undefined && window.__framed.sandboxed !== null`))
+	s.evalUntil(t, ctx, fr, `window.__framed !== undefined && window.__framed.sandboxed !== null`)
 	must(t, fr.Eval(ctx, `window.__framed.sandboxed`, &p))
 	if p.Origin != "null" || p.Sent != 5 || len(p.Got) != 0 {
 		t.Errorf("the sandboxed frame (origin %q) sent %d requests and got answers: %v", p.Origin, p.Sent, p.Got)
@@ -300,9 +300,9 @@ func sandboxedAndFramed(t *testing.T, ctx context.Context, s *suite, out string)
 	// Page events: the allowed top document hears the logout, the other
 	// origin's frame inside it hears nothing.
 	s.ensureLoggedOut(t, ctx, app)
-	must(t, fr.WaitFor(ctx, `window.__framed.topEvents.includes("ticketDestroyed")`))
+	s.evalUntil(t, ctx, fr, `window.__framed.topEvents.includes("ticketDestroyed")`)
 	must(t, fr.Eval(ctx, `window.__askRecorder()`, nil))
-	must(t, fr.WaitFor(ctx, `window.__framed.recorder !== null`))
+	s.evalUntil(t, ctx, fr, `window.__framed.recorder !== null`)
 	var rec struct {
 		Seen []map[string]any `json:"seen"`
 	}
@@ -746,6 +746,19 @@ func (s *suite) reinsertWith(t *testing.T, ctx context.Context, page browser.Pag
 	must(t, page.Eval(ctx, `document.querySelectorAll('#events li[data-event="cardInserted"]').forEach((li) => li.remove())`, nil))
 	must(t, s.card.Insert())
 	must(t, page.WaitFor(ctx, `document.querySelector('#events li[data-event="cardInserted"]') !== null`))
+}
+
+// evalUntil polls expr in page from here, every 50 ms for up to 15 s. For
+// pages with sandboxed or cross-origin frames, where Chromium's in-page
+// polling (WaitFor) runs in the wrong frame or not at all; Eval does not.
+func (s *suite) evalUntil(t *testing.T, ctx context.Context, page browser.Page, expr string) {
+	t.Helper()
+	if !s.until(ctx, 15*time.Second, func() bool {
+		var ok bool
+		return page.Eval(ctx, "!!("+expr+")", &ok) == nil && ok
+	}) {
+		t.Fatalf("not within 15 s: %s", expr)
+	}
 }
 
 // until checks cond every 50 ms until it holds or limit passes; for
