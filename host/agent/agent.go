@@ -113,8 +113,14 @@ func assemble(cfg *config.Config, log *logrus.Logger, notify func(protocol.Event
 		CABundle:  cfg.CABundle,
 		UserAgent: cfg.UserAgent,
 		Timeout:   cfg.BrokerTimeout(),
+		DeviceID:  deviceIDOf(machineID()),
 		Log: func(e broker.LogEvent) {
-			log.WithFields(logrus.Fields{"op": e.Op, "attempt": e.Attempt, "method": e.Method}).Debug("broker call")
+			f := logrus.Fields{"op": e.Op, "attempt": e.Attempt, "method": e.Method, "host": e.Host,
+				"status": e.Status, "bytes": e.Bytes, "ms": e.Duration.Milliseconds()}
+			if e.Err != nil {
+				f["error"] = e.Err.Error() // broker errors carry no secret (docs/broker.md)
+			}
+			log.WithFields(f).Debug("broker call")
 		},
 	})
 	if err != nil {
