@@ -297,7 +297,7 @@ test("a full login: prompt opens, passcode goes only to the host, ticket only to
   await w.hostEvent({ event: "loggedIn", user: { uid: "555000111222", name: "Jane Smith" }, role: { id: "R2", name: "Admin" }, expiresAt: "2026-11-25T08:00:00Z" });
   assert.equal(w.fb.windowsOpen.size, 0);
   assert.equal(w.fb.sessionData.prompt, undefined);
-  assert.deepEqual(w.fb.tabMessages, [{ tabId: 7, message: { kind: "oia.event", event: "ticketChanged" }, frameId: 0 }]);
+  assert.deepEqual(w.fb.tabMessages, [{ tabId: 7, message: { kind: "oia.event", event: "ticketChanged", origin: "https://spine.nhs.uk" }, frameId: 0 }]);
 
   // The host answers the page's request with the ticket.
   w.port().hostSends({ id: req.id, type: "result", ok: true, ticket: TICKET, user: { uid: "555000111222", name: "Jane Smith" }, role: { id: "R2", name: "Admin" }, expiresAt: "2026-11-25T08:00:00Z" });

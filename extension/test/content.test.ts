@@ -157,13 +157,17 @@ test("the bridge turns a dead background into INTERNAL with a hint", async () =>
   assert.match(r.error.message, /reload the page/);
 });
 
-test("the bridge posts known events from its own extension only", () => {
+test("the bridge posts known events from its own extension only, for the document the background checked", () => {
   const win = new FakeWindow();
   const bg = background(() => ({ ok: true }));
   startBridge(win, bg.runtime);
-  bg.runtime.onMessage.emit({ kind: "oia.event", event: "ticketChanged" }, { id: "ext-id" });
-  bg.runtime.onMessage.emit({ kind: "oia.event", event: "ticketChanged" }, { id: "another-extension" });
-  bg.runtime.onMessage.emit({ kind: "oia.event", event: "pinRequired" }, { id: "ext-id" });
+  const origin = win.location.origin;
+  bg.runtime.onMessage.emit({ kind: "oia.event", event: "ticketChanged", origin }, { id: "ext-id" });
+  bg.runtime.onMessage.emit({ kind: "oia.event", event: "ticketChanged", origin }, { id: "another-extension" });
+  bg.runtime.onMessage.emit({ kind: "oia.event", event: "pinRequired", origin }, { id: "ext-id" });
+  // Checked for another document: this frame navigated since.
+  bg.runtime.onMessage.emit({ kind: "oia.event", event: "ticketDestroyed", origin: "https://other.nhs.uk" }, { id: "ext-id" });
+  bg.runtime.onMessage.emit({ kind: "oia.event", event: "ticketDestroyed" }, { id: "ext-id" });
   assert.deepEqual(
     win.posted.map((p) => p.data),
     [{ oia: 1, type: "event", event: "ticketChanged" }],

@@ -101,11 +101,11 @@ test("on() delivers events and its return value unsubscribes", async () => {
   const seen: string[] = [];
   const off = client.on("ticketChanged", () => seen.push("changed"));
   client.on("cardRemoved", () => seen.push("removed"));
-  events.emit({ kind: "oia.event", event: "ticketChanged" }, { id: "ext" });
-  events.emit({ kind: "oia.event", event: "cardRemoved" }, { id: "ext" });
+  events.emit({ kind: "oia.event", event: "ticketChanged", origin: "https://spine.example.nhs.uk" }, { id: "ext" });
+  events.emit({ kind: "oia.event", event: "cardRemoved", origin: "https://spine.example.nhs.uk" }, { id: "ext" });
   await flush();
   off();
-  events.emit({ kind: "oia.event", event: "ticketChanged" }, { id: "ext" });
+  events.emit({ kind: "oia.event", event: "ticketChanged", origin: "https://spine.example.nhs.uk" }, { id: "ext" });
   await flush();
   assert.deepEqual(seen, ["changed", "removed"]);
   assert.throws(() => client.on("pinRequired" as never, () => undefined), OIAError);

@@ -148,7 +148,7 @@ export class Context {
    * document), never inferred from the tab's URL, so a third-party frame
    * in an allowed tab, or a tab that navigated away, is left out.
    */
-  private async allowedFrames(tabId: number, tabUrl: string | undefined, s: Settings): Promise<number[]> {
+  private async allowedFrames(tabId: number, tabUrl: string | undefined, s: Settings): Promise<{ frameId: number; origin: string }[]> {
     if (s.allow.match(tabUrl) === undefined) return [];
     let results;
     try {
@@ -159,14 +159,14 @@ export class Context {
     } catch {
       return []; // a tab that is loading or closing, or one we may not touch
     }
-    const ids: number[] = [];
+    const frames: { frameId: number; origin: string }[] = [];
     for (const r of Array.isArray(results) ? results : []) {
       const o = r.result;
       if (typeof r.frameId !== "number" || typeof o !== "string" || o === "null") continue;
       if (r.frameId !== 0 && !s.allowFrames) continue;
-      if (s.allow.match(o) !== undefined) ids.push(r.frameId);
+      if (s.allow.match(o) !== undefined) frames.push({ frameId: r.frameId, origin: o });
     }
-    return ids;
+    return frames;
   }
 
   /**
@@ -186,7 +186,7 @@ export class Context {
     await Promise.all(
       tabs.map(async (t) => {
         if (t.id === undefined) return;
-        const frameIds = await this.allowedFrames(t.id, t.url, s);
+        const frameIds = (await this.allowedFrames(t.id, t.url, s)).map((f) => f.frameId);
         if (frameIds.length === 0) return;
         try {
           await this.api.scripting.executeScript({ target: { tabId: t.id, frameIds }, files: ["content.js"] });
@@ -211,12 +211,12 @@ export class Context {
     } catch {
       return;
     }
-    const msg: ContentEventMessage = { kind: "oia.event", event };
     await Promise.all(
       tabs.map(async (t) => {
         if (t.id === undefined) return;
         const tabId = t.id;
-        for (const frameId of await this.allowedFrames(tabId, t.url, s)) {
+        for (const { frameId, origin } of await this.allowedFrames(tabId, t.url, s)) {
+          const msg: ContentEventMessage = { kind: "oia.event", event, origin };
           try {
             await this.api.tabs.sendMessage(tabId, msg, { frameId });
           } catch {

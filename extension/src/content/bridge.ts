@@ -88,8 +88,11 @@ export function startBridge(win: BridgeWindow, runtime: BridgeRuntime, now?: () 
 
   runtime.onMessage.addListener((m, sender) => {
     if (sender.id !== runtime.id || typeof m !== "object" || m === null) return;
-    const { kind, event } = m as { kind?: unknown; event?: unknown };
+    const { kind, event, origin: checked } = m as { kind?: unknown; event?: unknown; origin?: unknown };
     if (kind !== "oia.event" || !(PAGE_EVENTS as readonly unknown[]).includes(event)) return;
+    // Only for the document whose origin the background checked: not for
+    // one this frame navigated to since.
+    if (checked !== origin || win.origin !== origin) return;
     post({ oia: PAGE_PROTOCOL, type: "event", event: event as PageEvent });
   });
 }

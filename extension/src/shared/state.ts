@@ -182,4 +182,10 @@ export type BackgroundMessage =
 export interface ContentEventMessage {
   kind: "oia.event";
   event: string;
+  /**
+   * The frame's own origin as the background read it just before: the
+   * content script drops the event unless it is still its document's
+   * (a frame that navigated in between must not hear it).
+   */
+  origin: string;
 }
