@@ -38,19 +38,3 @@
 // A [Client] is safe for concurrent use by several goroutines. A [Challenge]
 // can be validated once.
 package broker
-
-import (
-	"context"
-)
-
-// API is what the login state machine needs from a broker. [*Client]
-// implements it; tests of the state machine may fake it.
-type API interface {
-	Activate(ctx context.Context) (*Challenge, error)
-	Validate(ctx context.Context, ch *Challenge, uid string, response string) (*Session, error)
-	SelectRole(ctx context.Context, ticket, roleID string) error
-	RoleAssertion(ctx context.Context, ticket string) (*Assertion, error)
-	Logout(ctx context.Context, s *Session) error
-}
-
-var _ API = (*Client)(nil)

@@ -15,7 +15,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -274,14 +273,4 @@ func UpdateManifest(id, version, crxURL string) ([]byte, error) {
 	var b bytes.Buffer
 	err := updateManifest.Execute(&b, struct{ ID, Codebase, Version string }{id, crxURL, version})
 	return b.Bytes(), err
-}
-
-// ReadCRX reads a CRX file, bounded to 64 MiB.
-func ReadCRX(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, 64<<20))
 }

@@ -12,6 +12,7 @@
 import { isErrorCode, isState, normaliseError, type App, type Card, type PinPrompt, type Role } from "../shared/protocol.js";
 import type { PromptRecord, SessionRecord } from "../shared/state.js";
 import { cleanRole, cleanUser, sessionFields } from "./actions/reply.js";
+import { CONFIG } from "./config.js";
 import type { Context } from "./context.js";
 import type { ConnectionProblem, HostFrame, HostHello } from "./services/NativeHost.js";
 
@@ -185,7 +186,7 @@ export async function handleReady(ctx: Context, hello: HostHello): Promise<void>
   });
   await ctx.syncContentScripts(await ctx.settings(false));
   try {
-    const st = await ctx.host.request("status", {}, 10_000);
+    const st = await ctx.host.request("status", {}, CONFIG.STATUS_TIMEOUT_MS);
     const loggedIn = st.state === "loggedIn";
     const now = loggedIn ? sessionFields(st) : null;
     await ctx.store.set({
@@ -242,6 +243,6 @@ export async function handleWindowRemoved(ctx: Context, windowId: number): Promi
   const prompt = await ctx.store.get("prompt");
   await ctx.store.set({ promptWindow: null, prompt: null });
   if (prompt?.kind === "pin" || prompt?.kind === "role") {
-    await ctx.host.request("cancel", {}, 10_000).catch(() => undefined);
+    await ctx.host.request("cancel", {}, CONFIG.STATUS_TIMEOUT_MS).catch(() => undefined); // answered at once
   }
 }

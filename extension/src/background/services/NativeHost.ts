@@ -18,7 +18,6 @@
 import type { Port } from "../../shared/browser.js";
 import {
   errorBody,
-  LIMITS,
   NATIVE_HOST_NAME,
   NATIVE_PROTOCOL,
   normaliseError,
@@ -548,11 +547,6 @@ export class NativeHost {
   private log(message: string): void {
     (this.opts.log ?? ((m: string) => { console.warn(`oia: ${m}`); }))(message);
   }
-}
-
-/** Bounds a string for a field sent to the host. */
-export function bounded(s: string, max: number = LIMITS.maxOriginLength): string {
-  return s.length > max ? s.slice(0, max) : s;
 }
 
 /**
