@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: MIT
 # Installer area: cross-OS vet of the pure-Go packages, and `make package`.
 
-# Pure-Go packages (no cgo) that must build and vet on every OS. Packages
-# that appear later are picked up when their folder exists. The oia command
-# itself needs cgo (oia login drives the card), so it is cross-built by
-# package-windows instead.
+# Pure-Go packages (no cgo) that must build and vet on every OS (the relay
+# oia-host builds from them; its tests drive the card and need cgo). The
+# oia command itself needs cgo (the agent drives the card), so it is
+# cross-built by package-windows instead.
 CROSS_VET_PKGS = ./host/agentclient/... ./host/relay/... ./host/spine/... ./installer/register/... ./installer/doctor/... ./installer/policy/... \
 	./installer/pkg/... ./installer/tools/... ./manifests/... \
-	$(foreach d,host/config host/protocol host/nativemsg host/logging host/origin host/server host/endpoint host/detach,$(if $(wildcard $(d)/*.go),./$(d)/...))
+	./host/config/... ./host/protocol/... ./host/nativemsg/... ./host/logging/... ./host/origin/... ./host/server/... \
+	./host/endpoint/... ./host/detach/...
 
 .PHONY: lint-cross
 LINT_DEPS += lint-cross
