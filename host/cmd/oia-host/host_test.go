@@ -10,12 +10,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,6 +21,7 @@ import (
 
 	"github.com/openidentityagent/oia"
 	"github.com/openidentityagent/oia/e2e/brokersim"
+	"github.com/openidentityagent/oia/e2e/load"
 	"github.com/openidentityagent/oia/e2e/rig"
 	"github.com/openidentityagent/oia/e2e/vcard"
 	"github.com/openidentityagent/oia/host/agentclient"
@@ -59,16 +58,12 @@ func privateAgent(t *testing.T) *rig.Agent {
 	return a
 }
 
-// host is a running oia-host, spoken to over real pipes as a browser would.
+// host is a running oia-host, spoken to over real pipes as a browser would:
+// e2e/load's driver, with helpers that fail the test instead of returning
+// errors.
 type host struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	frames chan protocol.Frame
-	stderr *bytes.Buffer
-	seq    int
-	// pending holds frames read while waiting for another.
-	pending []protocol.Frame
+	t *testing.T
+	*load.Host
 }
 
 func writeConfig(t *testing.T, cfg map[string]any) string {
@@ -81,113 +76,68 @@ func writeConfig(t *testing.T, cfg map[string]any) string {
 	return p
 }
 
+// startHost starts oia-host with the development extension as its caller.
+// Without an agent endpoint in env it gets a private agent, which ends with
+// it.
 func startHost(t *testing.T, cfg map[string]any, env ...string) *host {
 	t.Helper()
 	if _, ok := cfg["logFile"]; !ok {
 		cfg["logFile"] = filepath.Join(t.TempDir(), "host.log")
 	}
-	cmd := exec.Command(hostBinary(t), devCaller)
-	cmd.Env = append(os.Environ(), "OIA_CONFIG="+writeConfig(t, cfg), "OIA_SYSTEM_CONFIG=/nonexistent/oia.json")
-	cmd.Env = append(cmd.Env, env...)
-	if !slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, endpoint.EnvAddress+"=") }) {
-		// A private agent, which ends with the host (the cleanup below
-		// runs first).
-		cmd.Env = append(cmd.Env, privateAgent(t).Env())
-	}
-	h := &host{t: t, cmd: cmd, frames: make(chan protocol.Frame, 256), stderr: &bytes.Buffer{}}
-	cmd.Stderr = h.stderr
-	var err error
-	if h.stdin, err = cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
+	lh, err := load.Start(load.Options{Binary: hostBinary(t), Dir: t.TempDir(), Config: cfg, Env: env})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		r := nativemsg.NewReader(out, nativemsg.MaxOutbound)
-		for {
-			body, err := r.Read()
-			if err != nil {
-				close(h.frames)
-				return
-			}
-			var f protocol.Frame
-			if err := json.Unmarshal(body, &f); err != nil {
-				t.Errorf("host sent a frame that is not a message: %q", body)
-			}
-			h.frames <- f
-		}
-	}()
+	h := &host{t: t, Host: lh}
 	t.Cleanup(func() {
-		_ = h.stdin.Close()
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(3 * time.Second):
-			_ = cmd.Process.Kill()
+		_ = lh.Close(3 * time.Second)
+		if err := lh.ProtocolError(); err != nil {
+			t.Errorf("the host broke the framing: %v", err)
 		}
 	})
 	return h
 }
 
+// ctx bounds one wait for a frame.
+func (h *host) ctx() context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	h.t.Cleanup(cancel)
+	return ctx
+}
+
 func (h *host) sendRaw(b []byte) {
 	h.t.Helper()
-	if _, err := h.stdin.Write(b); err != nil {
+	if err := h.SendRaw(b); err != nil {
 		h.t.Fatal(err)
 	}
 }
 
 func (h *host) send(req map[string]any) string {
 	h.t.Helper()
-	h.seq++
-	id := fmt.Sprint(h.seq)
-	req["id"] = id
-	f, err := nativemsg.Encode(req)
+	id, err := h.Send(req)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	h.sendRaw(f)
 	return id
 }
 
 // next returns the next frame matching ok, keeping the others for later.
 func (h *host) next(what string, ok func(protocol.Frame) bool) protocol.Frame {
 	h.t.Helper()
-	for i, f := range h.pending {
-		if ok(f) {
-			h.pending = append(h.pending[:i], h.pending[i+1:]...)
-			return f
-		}
+	f, err := h.Next(h.ctx(), what, ok)
+	if err != nil {
+		h.t.Fatal(err)
 	}
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case f, open := <-h.frames:
-			if !open {
-				h.t.Fatalf("host closed its output while waiting for %s; stderr:\n%s", what, h.stderr)
-			}
-			if ok(f) {
-				return f
-			}
-			h.pending = append(h.pending, f)
-		case <-deadline:
-			h.t.Fatalf("no %s within 10 s; frames seen: %+v", what, h.pending)
-		}
-	}
+	return f
 }
 
 // waitCard waits until the host has read the card: its hello says so when
 // the agent had read it before the host attached, else cardInserted does.
 func (h *host) waitCard() {
 	h.t.Helper()
-	h.next("the card", func(f protocol.Frame) bool {
-		return f.Type == "hello" && f.State != "" && f.State != protocol.StateNoCard || f.Event == protocol.EvCardInserted
-	})
+	if err := load.WaitCard(h.ctx(), h.Host); err != nil {
+		h.t.Fatal(err)
+	}
 }
 
 func (h *host) result(id string) protocol.Frame {
@@ -258,19 +208,11 @@ func TestHost_HelloAndBadInput(t *testing.T) {
 
 	// The browser closes the port: the host exits within a second.
 	start := time.Now()
-	_ = h.stdin.Close()
-	done := make(chan error, 1)
-	go func() { done <- h.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("exit after EOF: %v\n%s", err, h.stderr)
-		}
-		if d := time.Since(start); d > time.Second {
-			t.Errorf("exited %v after EOF, want within 1 s", d)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("host still running 2 s after stdin closed")
+	if err := h.Close(2 * time.Second); err != nil {
+		t.Errorf("exit after EOF: %v\n%s", err, h.Stderr())
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("exited %v after EOF, want within 1 s", d)
 	}
 }
 
@@ -409,8 +351,7 @@ func TestHost_LoginWithVirtualCard(t *testing.T) {
 	h.event(protocol.EvPINRequired)
 
 	// Neither the passcode nor the ticket reached the log.
-	_ = h.stdin.Close()
-	_ = h.cmd.Wait()
+	_ = h.Close(3 * time.Second)
 	log, err := os.ReadFile(logFile)
 	if err != nil {
 		t.Fatal(err)
@@ -466,35 +407,11 @@ func TestHost_PolicySettingsInHello(t *testing.T) {
 
 	// The system file fixes the passcode timeout: the policy cannot change it.
 	sys := writeConfig(t, map[string]any{"pinTimeoutSeconds": 90})
-	cfg := writeConfig(t, baseConfig())
-	cmd := exec.Command(hostBinary(t), devCaller)
-	cmd.Env = append(os.Environ(), "OIA_CONFIG="+cfg, "OIA_SYSTEM_CONFIG="+sys, privateAgent(t).Env())
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	locked := startHost(t, baseConfig(), "OIA_SYSTEM_CONFIG="+sys)
+	fr := locked.call(map[string]any{"type": "hello", "settings": map[string]any{"pinTimeoutSeconds": 30}})
+	if fr.Settings == nil || fr.Settings.PINTimeoutSeconds != 90 {
+		t.Errorf("a setting fixed by the system file was overridden by policy: %+v", fr.Settings)
 	}
-	defer func() { _ = stdin.Close(); _ = cmd.Wait() }()
-	f, _ := nativemsg.Encode(map[string]any{"id": "1", "type": "hello", "settings": map[string]any{"pinTimeoutSeconds": 30}})
-	if _, err := stdin.Write(f); err != nil {
-		t.Fatal(err)
-	}
-	rd := nativemsg.NewReader(stdout, nativemsg.MaxOutbound)
-	for range 2 {
-		body, err := rd.Read()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var fr protocol.Frame
-		_ = json.Unmarshal(body, &fr)
-		if fr.Type == "result" {
-			if fr.Settings == nil || fr.Settings.PINTimeoutSeconds != 90 {
-				t.Errorf("a setting fixed by the system file was overridden by policy: %+v", fr.Settings)
-			}
-			return
-		}
-	}
-	t.Fatal("no hello result")
 }
 
 // login types the passcode and picks the first role; it returns the
