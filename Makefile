@@ -66,6 +66,10 @@ lint: deps $(LINT_DEPS)
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	@# Comments and documents cite docs/references.md, not research notes
+	@# outside the repository. The brackets keep this line from matching itself.
+	@bad=$$(git grep -n -E 'nhs-broker-protoco[l]|e2e-recipe[s]|windows-and-card-stac[k]|(platfor[m]|peer[s]|styl[e])[.]md|shared/[r]eferenc[e]'); \
+		test -z "$$bad" || { echo "$$bad"; echo "cite docs/references.md (by section title) instead of notes outside the repository"; exit 1; }
 	@# The browser's relay holds no session: it must not link the card, the
 	@# broker, the signer or the login machine (docs/architecture.md).
 	@bad=$$($(GO) list -deps ./host/cmd/oia-host | grep -E '/oia/host/(login|card|broker|cms)$$'); \

@@ -3,8 +3,9 @@
 
 // Package brokersim is a Spine Security Broker simulator for tests and the
 // demo: an HTTPS server that speaks the legacy CIS1 protocol as the real
-// broker does (docs/broker.md; nhs-broker-protocol.md §2) closely enough that
-// a client which passes against it has the best chance against the real one.
+// broker does (docs/broker.md; docs/references.md, "Broker wire format")
+// closely enough that a client which passes against it has the best chance
+// against the real one.
 //
 // It issues HMAC-signed, single-use, expiring challenges; checks the signed
 // CMS response (signature over the challenge, chain to the test root, uid

@@ -16,7 +16,7 @@ import (
 
 // challengeLen is the size of a challenge: 48 bytes like the genuine one,
 // with a big-endian millisecond timestamp at bytes 16-23
-// (nhs-broker-protocol.md §2.3).
+// (docs/references.md, "Broker: challenge").
 const challengeLen = 48
 
 // challenges issues and checks challenges. The server signature is an

@@ -21,7 +21,9 @@ import (
 	"go.mozilla.org/pkcs7"
 )
 
-// Facts the genuine broker sends (nhs-broker-protocol.md §2.3, §2.5).
+// Values the genuine broker sends in its activate and validate answers
+// (docs/references.md, "Broker: authactivate", "Broker: authvalidate");
+// ssoDomain is the simulator's own (INT sends .nis.nhs.uk).
 const (
 	gasVersion       = "5.2.7"
 	downloadGACURL   = "http://www.gemauth.com/authclient"

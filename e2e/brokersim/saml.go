@@ -15,8 +15,8 @@ import (
 const samlTime = "2006-01-02T15:04:05Z"
 
 // roleAssertion answers GET /saml/RoleAssertion?token= with a SAML 1.1
-// response shaped like the spine-core example (nhs-broker-protocol.md
-// §2.10): a person block, then one block per role of the user.
+// response shaped like the spine-core example (docs/references.md, "Broker:
+// role assertion"): a person block, then one block per role of the user.
 func (s *Server) roleAssertion(r *http.Request, e *Entry, _ *Fault) answer {
 	e.Fields = queryFields(r)
 	ticket := r.URL.Query().Get("token")

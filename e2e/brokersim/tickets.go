@@ -18,8 +18,8 @@ import (
 )
 
 // ticketPrefix and ticketSuffix frame an OpenSSO SSOToken id as the broker
-// issues it (nhs-broker-protocol.md §2.7): "AQIC5wM2LY4S" + base64 of random
-// bytes + "@" + the site id "AAJTSQACMDE=" + "#".
+// issues it (docs/references.md, "Broker: ticket format"): "AQIC5wM2LY4S"
+// + base64 of random bytes + "@" + the site id "AAJTSQACMDE=" + "#".
 const (
 	ticketPrefix = "AQIC5wM2LY4S"
 	ticketSuffix = "@AAJTSQACMDE=#"

@@ -51,7 +51,7 @@ var _ Browser = (*chromium)(nil)
 // $HOME/.pki/nssdb. The native-host manifest must be written into the
 // profile's NativeMessagingHosts directory by [Options].Setup (Chromium
 // reads no other user-level location when --user-data-dir is given;
-// e2e-recipes.md §2.2).
+// docs/references.md, "Native messaging: user-data-dir").
 func LaunchChromium(ctx context.Context, o Options) (Browser, error) {
 	if err := o.check(ChromiumPath); err != nil {
 		return nil, err

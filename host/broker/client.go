@@ -27,8 +27,8 @@ import (
 )
 
 // DefaultUserAgent is the genuine Identity Agent's User-Agent, odd spaces
-// included (nhs-broker-protocol.md §2.2). The broker may key behaviour on it,
-// so OIA sends it unchanged.
+// included (docs/references.md, "Broker: transport and User-Agent"). The
+// broker may key behaviour on it, so OIA sends it unchanged.
 const DefaultUserAgent = "Mozilla/4.0(compatible;IE;GACv7. 2. 2. 21)"
 
 // DefaultTimeout bounds each call (all its attempts) when

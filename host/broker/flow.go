@@ -20,7 +20,8 @@ import (
 	"github.com/openidentityagent/oia/host/protocol"
 )
 
-// Paths under the base URL (nhs-broker-protocol.md §2.3, §2.6, §2.9, §2.10).
+// Paths under the base URL (docs/references.md, "Broker wire format":
+// authactivate, authvalidate, logout, role selection, role assertion).
 const (
 	PathActivate      = "/login/authactivate"
 	PathValidate      = "/login/authvalidate"
@@ -425,7 +426,8 @@ func (c *Client) Logout(ctx context.Context, s *Session) error {
 	switch {
 	case ok, len(strings.TrimSpace(string(ex.body))) == 0:
 		// An empty 2xx is taken as success too: the genuine answer is
-		// unconfirmed (nhs-broker-protocol.md §2.9).
+		// unconfirmed, only a mock's OK is known (docs/references.md,
+		// "Broker: logout").
 		return nil
 	case known:
 		return newError(op, KindRefused, ex.status, protocol.CodeSessionExpired, fmt.Errorf("the broker did not confirm the logout: the ticket was not live"))

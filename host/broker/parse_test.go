@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// validateCapture is an authvalidate answer written from the INT capture of
-// nhs-broker-protocol.md §2.5: field order, the DOCTYPE, unescaped & in
-// role lines, an apostrophe, an org name with commas.
+// validateCapture is an authvalidate answer written from the INT capture
+// (docs/references.md, "Broker: authvalidate"): field order, the DOCTYPE,
+// unescaped & in role lines, an apostrophe, an org name with commas.
 const validateCapture = `<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE USER SYSTEM "https://gas.nis1.national.ncrs.nhs.uk/login/dtd">
 <gpOBJECT>

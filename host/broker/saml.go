@@ -11,7 +11,8 @@ import (
 )
 
 // Assertion is what the broker's SAML 1.1 role assertion says about a
-// session (nhs-broker-protocol.md §2.10). Unknown attributes are ignored.
+// session (docs/references.md, "Broker: role assertion"). Unknown attributes
+// are ignored.
 type Assertion struct {
 	// UID is the user's id (uid).
 	UID string

@@ -7,7 +7,7 @@
 // # The profile
 //
 // [Sign] makes a CMS (PKCS#7) SignedData exactly like the genuine NHS
-// Identity Agent's (docs/card.md, nhs-broker-protocol.md §2.4):
+// Identity Agent's (docs/card.md; docs/references.md, "Broker: CMS profile"):
 //
 //	ContentInfo { pkcs7-signedData
 //	  SignedData v1

@@ -60,7 +60,7 @@ import (
 // files.
 type Config struct {
 	// BrokerEnvironment is live, int, dep, training or dev
-	// (nhs-broker-protocol.md §2.1).
+	// (docs/references.md, "Broker: hosts").
 	BrokerEnvironment string `json:"brokerEnvironment"`
 	// BrokerURL, when set, overrides the environment's base URL.
 	BrokerURL string `json:"brokerURL"`

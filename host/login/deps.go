@@ -52,7 +52,8 @@ type Broker interface {
 var _ Broker = (*broker.Client)(nil)
 
 // SignFunc signs the broker's challenge with the card's key and returns the
-// authvalidate response (the wrapped CMS of nhs-broker-protocol.md §2.4).
+// authvalidate response (the wrapped CMS of docs/references.md,
+// "Broker: CMS profile").
 type SignFunc func(challenge []byte, id card.Identity, signer crypto.Signer) (string, error)
 
 // Clock gives the time and timers; tests inject a fake one.

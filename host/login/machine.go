@@ -11,11 +11,12 @@
 // the watcher, timers, and the results of worker goroutines — is posted to
 // that goroutine as a closure and runs there in order, so the
 // qmuntal/stateless machine inside is only ever fired from one goroutine
-// (platform.md §3: concurrent Fire calls in queued mode misroute errors).
-// Card I/O and HTTP run in worker goroutines, one flow at a time, and report
-// back as triggers. Each worker carries the flow number it was started
-// with; a result whose flow has ended (card removed, timed out, cancelled)
-// is dropped.
+// (in queued mode, a Fire made while another goroutine is firing returns nil
+// at once and its trigger's error goes astray; docs/references.md,
+// "stateless: queued-mode Fire"). Card I/O and HTTP run in worker
+// goroutines, one flow at a time, and report back as triggers. Each worker
+// carries the flow number it was started with; a result whose flow has
+// ended (card removed, timed out, cancelled) is dropped.
 //
 // # States
 //

@@ -16,8 +16,8 @@ import (
 )
 
 // Environments maps the name of each Spine Security Broker environment to its
-// base URL (docs/broker.md; research notes nhs-broker-protocol.md §2.1, from
-// the AuthFacade reimplementations). The configuration key "environment"
+// base URL (docs/broker.md; docs/references.md, "Broker: hosts", from the
+// AuthFacade reimplementations). The configuration key "environment"
 // takes one of these names.
 var Environments = map[string]string{
 	"live":     "https://gas.national.ncrs.nhs.uk",

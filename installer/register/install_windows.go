@@ -9,9 +9,10 @@ import (
 	"golang.org/x/sys/windows/registry"
 )
 
-// winRegistry is the real registry. It uses the 64-bit view: Chrome and Edge
-// read the 32-bit view first and then the 64-bit one, Firefox the reverse,
-// so one key in the 64-bit view is found by all (platform.md §5.5).
+// winRegistry is the real registry. It uses the 64-bit view: Chrome, Edge
+// and Firefox read both views (the 32-bit one first), so one key in the
+// 64-bit view is found by all (docs/references.md, "Native messaging:
+// Windows registry").
 type winRegistry struct{}
 
 var _ Registry = winRegistry{}

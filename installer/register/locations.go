@@ -75,9 +75,10 @@ func probes(groups ...[]Probe) []Probe {
 }
 
 // Locations is the one table of where each supported browser reads host
-// manifests, per OS. Sources: platform.md §5.5, the Chrome, Edge and MDN
-// native-messaging pages, and peers' installers (docs/installer.md lists
-// which rows are verified).
+// manifests, per OS. Sources: the Chrome, Edge and MDN native-messaging
+// pages and peers' installers, as docs/references.md ("Native messaging:
+// manifest locations", "Native messaging: Windows registry") gives them
+// (docs/installer.md lists which rows are verified).
 var Locations = []Location{
 	// Linux. Chromium-family user dirs sit in the browser's user-data dir.
 	{Browser: "chrome", Title: "Google Chrome", OS: "linux", Family: manifests.Chromium,

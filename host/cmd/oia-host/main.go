@@ -162,9 +162,10 @@ The browser starts oia-host for the Open Identity Agent extension; run 'oia doct
 `
 
 // parseCaller finds the calling extension's id in the arguments the browser
-// passes (platform.md §5.2): Chrome and Edge pass chrome-extension://<id>/
-// (and on Windows --parent-window=<n>, anywhere); Firefox passes the
-// manifest path and the add-on id.
+// passes (docs/references.md, "Native messaging: caller arguments"): Chrome
+// and Edge pass chrome-extension://<id>/ (and on Windows
+// --parent-window=<n>, anywhere); Firefox passes the manifest path and the
+// add-on id.
 func parseCaller(args []string) (string, error) {
 	var rest []string
 	for _, a := range args {
