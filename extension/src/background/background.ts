@@ -11,7 +11,9 @@
  */
 
 import { browserApi, errorMessage, type MessageSender } from "../shared/browser.js";
+import { errorBody, NATIVE_PROTOCOL } from "../shared/protocol.js";
 import type { Policy } from "../shared/state.js";
+import { CONFIG } from "./config.js";
 import { Context } from "./context.js";
 import { dispatch } from "./dispatch.js";
 import { handleDown, handleEvent, handleReady, handleWindowRemoved } from "./events.js";
@@ -51,7 +53,7 @@ const ctx = new Context(api, host);
 api.runtime.onMessage.addListener((msg: unknown, sender: MessageSender, sendResponse: (r: unknown) => void) => {
   dispatch(ctx, { retry: () => { host.start(); } }, msg, sender).then(sendResponse, (e: unknown) => {
     console.warn(`oia: ${errorMessage(e)}`);
-    sendResponse({ ok: false, error: { code: "INTERNAL", legacyCode: 0x80100001, message: "internal error in open identity agent" } });
+    sendResponse({ ok: false, error: errorBody("INTERNAL", "internal error in open identity agent") });
   });
   return true;
 });
@@ -68,7 +70,7 @@ api.storage.onChanged.addListener((_changes, area) => {
     await ctx.syncContentScripts(await ctx.settings(false));
     const s = helloSettings();
     if (s !== undefined && host.state === "ready") {
-      await host.request("hello", { protocol: "1.0", extension: api.runtime.getManifest().version, settings: s }, 10_000).catch(() => undefined);
+      await host.request("hello", { protocol: NATIVE_PROTOCOL, extension: api.runtime.getManifest().version, settings: s }, CONFIG.STATUS_TIMEOUT_MS).catch(() => undefined);
     }
   });
 });

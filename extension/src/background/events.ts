@@ -13,18 +13,12 @@ import { isErrorCode, isState, normaliseError, type App, type Card, type PinProm
 import type { PromptRecord, SessionRecord } from "../shared/state.js";
 import { cleanRole, cleanUser, sessionFields } from "./actions/reply.js";
 import { CONFIG } from "./config.js";
+import { int, str } from "./fields.js";
 import type { Context } from "./context.js";
 import type { ConnectionProblem, HostFrame, HostHello } from "./services/NativeHost.js";
 
 const MAX_ROLES = 64;
 
-function str(v: unknown, max = 2048): string | undefined {
-  return typeof v === "string" && v.length <= max ? v : undefined;
-}
-
-function int(v: unknown, min: number, max: number, dflt: number): number {
-  return typeof v === "number" && Number.isInteger(v) && v >= min && v <= max ? v : dflt;
-}
 
 /** A card object with only its known fields. */
 export function cleanCard(v: unknown): Card | null {
@@ -47,20 +41,21 @@ export function cleanApp(v: unknown): App | undefined {
   return { name, pid: int(o.pid, 0, 2 ** 31 - 1, 0) };
 }
 
+/** The record of the window's locked message, for the card of uid. */
+function lockedPrompt(now: number, origin: string | undefined, uid: string | undefined): PromptRecord {
+  const locked: PromptRecord = { kind: "locked", since: now };
+  if (origin !== undefined) locked.origin = origin;
+  if (uid !== undefined) locked.uid = uid;
+  return locked;
+}
+
 /**
  * The prompt record for a pinRequired event. attemptsLeft 0 means the card
  * is locked (docs/protocol.md §3.5): the host then asks for nothing, and the
  * window shows how to unlock the card.
  */
 export function pinPrompt(f: HostFrame, now: number): PromptRecord {
-  if (f.attemptsLeft === 0) {
-    const locked: PromptRecord = { kind: "locked", since: now };
-    const o = str(f.origin);
-    if (o !== undefined) locked.origin = o;
-    const u = str(f.uid, 256);
-    if (u !== undefined) locked.uid = u;
-    return locked;
-  }
+  if (f.attemptsLeft === 0) return lockedPrompt(now, str(f.origin), str(f.uid, 256));
   const p: PinPrompt = {
     attemptsLeft: int(f.attemptsLeft, 0, 99, 3),
     finalTry: f.finalTry === true,
@@ -150,10 +145,7 @@ export async function handleEvent(ctx: Context, f: HostFrame, now: () => number 
         // how to unlock the card. Closing it then is not a cancel.
         const origin = "origin" in prompt ? prompt.origin : undefined;
         const uid = prompt.kind === "pin" ? prompt.uid : undefined;
-        const locked: PromptRecord = { kind: "locked", since: now() };
-        if (origin !== undefined) locked.origin = origin;
-        if (uid !== undefined) locked.uid = uid;
-        await ctx.store.set({ prompt: locked });
+        await ctx.store.set({ prompt: lockedPrompt(now(), origin, uid) });
         return;
       }
       await ctx.closePrompt();

@@ -10,23 +10,21 @@
  */
 
 import { errorBody, isState, normaliseError, type PageReplyBody, type Role, type User } from "../../shared/protocol.js";
+import { str } from "../fields.js";
 import { HostError, type HostFrame } from "../services/NativeHost.js";
 
 const MAX_FIELD = 256;
 const MAX_TICKET = 8192;
 
-function str(v: unknown, max = MAX_FIELD): string | undefined {
-  return typeof v === "string" && v.length <= max ? v : undefined;
-}
 
 /** A user object with only its known string fields. */
 export function cleanUser(v: unknown): User | undefined {
   if (typeof v !== "object" || v === null) return undefined;
   const o = v as Record<string, unknown>;
-  const uid = str(o.uid);
+  const uid = str(o.uid, MAX_FIELD);
   if (uid === undefined) return undefined;
   const u: User = { uid };
-  const name = str(o.name);
+  const name = str(o.name, MAX_FIELD);
   if (name !== undefined) u.name = name;
   return u;
 }
@@ -35,11 +33,11 @@ export function cleanUser(v: unknown): User | undefined {
 export function cleanRole(v: unknown): Role | undefined {
   if (typeof v !== "object" || v === null) return undefined;
   const o = v as Record<string, unknown>;
-  const id = str(o.id);
+  const id = str(o.id, MAX_FIELD);
   if (id === undefined) return undefined;
   const r: Role = { id };
   for (const k of ["orgCode", "name", "orgName", "jobRole"] as const) {
-    const x = str(o[k]);
+    const x = str(o[k], MAX_FIELD);
     if (x !== undefined) r[k] = x;
   }
   return r;
