@@ -12,13 +12,9 @@
 
 import type { MessageSender } from "../shared/browser.js";
 import { errorBody, isPageRequestType, type PageReplyBody } from "../shared/protocol.js";
-import destroyTicket from "./actions/destroyTicket.js";
-import getNewTicket from "./actions/getNewTicket.js";
-import getTicket from "./actions/getTicket.js";
-import getTicketNoAuth from "./actions/getTicketNoAuth.js";
 import login from "./actions/login.js";
+import pageRequest from "./actions/page.js";
 import { cancel, selectRole, submitPin } from "./actions/prompt.js";
-import status from "./actions/status.js";
 import type { Context } from "./context.js";
 
 /** Hooks the dispatcher needs besides the context. */
@@ -70,20 +66,7 @@ export async function dispatchPage(ctx: Context, type: unknown, sender: MessageS
   // The host is told a request came from a frame: its locked allowFrames
   // wins over the policy's (docs/protocol.md §3.3).
   const frame = sender.frameId !== 0;
-  switch (type) {
-    case "getTicket":
-      return getTicket(ctx, allowed.origin, frame);
-    case "getTicketNoAuth":
-      return getTicketNoAuth(ctx, allowed.origin, frame);
-    case "getNewTicket":
-      return getNewTicket(ctx, allowed.origin, frame);
-    case "destroyTicket":
-      return destroyTicket(ctx, allowed.origin, frame);
-    case "status":
-      // With its origin: the host says who is logged in only to a page
-      // on its own allow-list (docs/protocol.md §3.3).
-      return status(ctx, allowed.origin, frame);
-  }
+  return pageRequest(ctx, type, allowed.origin, frame);
 }
 
 /** Reports whether sender is one of this extension's own pages. */
@@ -119,7 +102,7 @@ export async function dispatch(ctx: Context, hooks: DispatchHooks, msg: unknown,
     case "login":
       return login(ctx);
     case "logout":
-      return destroyTicket(ctx, ctx.extensionOrigin);
+      return pageRequest(ctx, "destroyTicket", ctx.extensionOrigin, false); // the toolbar's: its own origin
     case "retry":
       hooks.retry();
       return { ok: true };
