@@ -30,8 +30,6 @@ import (
 	"github.com/openidentityagent/oia/host/protocol"
 )
 
-const devCaller = "chrome-extension://jojkkadnmnpkbklmagcdhigmbdlcaoha/"
-
 // hostBinary returns the built oia-host (e2e/rig.Binary).
 func hostBinary(t *testing.T) string {
 	t.Helper()
