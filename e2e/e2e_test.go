@@ -504,6 +504,7 @@ func threeWrongPasscodes(t *testing.T, ctx context.Context, s *suite, out string
 			}
 			shot(t, ctx, prompt, out, "final-try.png")
 		}
+		must(t, prompt.WaitFor(ctx, browser.PasscodeReady))
 		must(t, prompt.Type(ctx, "#passcode", "999999"))
 		must(t, prompt.Click(ctx, "#submit"))
 		if attempt < 3 {
@@ -709,6 +710,7 @@ func (s *suite) ensureLoggedIn(t *testing.T, ctx context.Context, page browser.P
 // passcodeAndRole types Jane's passcode into the window and picks janeRole.
 func (s *suite) passcodeAndRole(t *testing.T, ctx context.Context, prompt browser.Page, out string) {
 	t.Helper()
+	must(t, prompt.WaitFor(ctx, browser.PasscodeReady)) // each new prompt holds keys back a moment
 	must(t, prompt.Type(ctx, "#passcode", janePIN))
 	must(t, prompt.Click(ctx, "#submit"))
 	// The same window turns into the role list.

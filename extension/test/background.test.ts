@@ -558,4 +558,12 @@ test("a page is served only when both the policy's list and the host's allow it;
   assert.equal(req.origin, "https://spine.nhs.uk", "the host checks the page's origin before it names the user");
   w.answer({ ok: true, state: "loggedIn", user: { uid: "1" } });
   assert.equal(((await pending) as { ok: boolean }).ok, true);
+  // Events too go only where both lists allow.
+  w.fb.tabs = [
+    { id: 1, url: "https://app.example.org/" },
+    { id: 2, url: "https://spine.nhs.uk/" },
+  ];
+  w.fb.tabMessages = [];
+  await w.hostEvent({ event: "loggedIn", user: { uid: "1" } });
+  assert.deepEqual(w.fb.tabMessages.map((m) => m.tabId), [2], "a page on the policy's list only hears no event");
 });

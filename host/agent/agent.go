@@ -116,7 +116,7 @@ func assemble(cfg *config.Config, log *logrus.Logger, notify func(protocol.Event
 		DeviceID:  deviceIDOf(machineID()),
 		Log: func(e broker.LogEvent) {
 			f := logrus.Fields{"op": e.Op, "attempt": e.Attempt, "method": e.Method, "host": e.Host,
-				"status": e.Status, "bytes": e.Bytes, "ms": e.Duration.Milliseconds()}
+				"status": e.Status, "bytes": e.Bytes, "fields": e.Fields, "ms": e.Duration.Milliseconds()}
 			if e.Err != nil {
 				f["error"] = e.Err.Error() // broker errors carry no secret (docs/broker.md)
 			}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/miekg/pkcs11"
 	"github.com/openidentityagent/oia/host/protocol"
@@ -63,7 +64,10 @@ type Module struct {
 	noLock bool
 	ctx    p11
 	info   pkcs11.Info
-	gen    uint64 // bumped by each re-initialisation; sessions remember theirs
+	// gen is bumped by each re-initialisation (under mu); sessions remember
+	// theirs. Atomic so that generation never waits for a re-initialisation
+	// in progress (a dead p11-kit remote can hold mu for seconds).
+	gen atomic.Uint64
 	up     bool   // C_Initialize succeeded and Finalize has not been called
 	closed bool
 	refs   int  // under registry.mu
@@ -114,7 +118,8 @@ func open(path string, load loader) (*Module, error) {
 	if err != nil {
 		return nil, loadFailed(key, err)
 	}
-	m := &Module{path: key, ctx: ctx, refs: 1, gen: 1} // generation 0 means any, in call
+	m := &Module{path: key, ctx: ctx, refs: 1}
+	m.gen.Store(1) // generation 0 means any, in call
 	if err := m.initialize(); err != nil {
 		ctx.Destroy()
 		return nil, loadFailed(key, err)
@@ -206,7 +211,7 @@ func (m *Module) call(gen uint64, op string, f func(p p11) error) error {
 		return protocol.Errorf(protocol.CodeCardRemoved, "the smartcard middleware was closed: %w", errors.New(op+" after Close"))
 	case !m.up:
 		return protocol.Wrap(protocol.CodeCardRemoved, fmt.Errorf("%s: module %s is not initialised", op, m.path))
-	case gen != 0 && gen != m.gen:
+	case gen != 0 && gen != m.gen.Load():
 		return protocol.Wrap(protocol.CodeCardRemoved, fmt.Errorf("%s: module %s was re-initialised since the session opened", op, m.path))
 	}
 	if m.noLock {
@@ -222,11 +227,10 @@ func (m *Module) call(gen uint64, op string, f func(p p11) error) error {
 	return wrap(op, err)
 }
 
-// generation returns the current generation.
+// generation returns the current generation, without waiting for a
+// re-initialisation in progress.
 func (m *Module) generation() uint64 {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return m.gen
+	return m.gen.Load()
 }
 
 // needsReinit reports whether a call saw the module lose its device.
@@ -252,7 +256,7 @@ func (m *Module) reinitializeFrom(gen uint64) (bool, error) {
 		return false, nil
 	}
 	defer m.mu.Unlock()
-	if gen != 0 && gen != m.gen {
+	if gen != 0 && gen != m.gen.Load() {
 		return false, nil
 	}
 	if m.closed {
@@ -262,7 +266,7 @@ func (m *Module) reinitializeFrom(gen uint64) (bool, error) {
 		_ = m.ctx.Finalize() // a dead remote answers errors here; it is finalised anyway
 		m.up = false
 	}
-	m.gen++
+	m.gen.Add(1)
 	m.lostMu.Lock()
 	m.lost = true // until a scan finds it healthy
 	m.lostMu.Unlock()

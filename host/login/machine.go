@@ -681,6 +681,8 @@ func (m *Machine) verified(err error, st card.PINStatus) {
 	case code == protocol.CodePINIncorrect:
 		m.lastErr = protocol.CodePINIncorrect
 		m.fire(trPINRejected)
+	case code == protocol.CodePINInvalid && st.Locked:
+		m.fail(trPINBlocked, protocol.New(protocol.CodePINLocked))
 	case code == protocol.CodePINInvalid:
 		// The card refused the passcode's form before checking it (its
 		// length bounds changed since the prompt): no attempt was used;

@@ -69,6 +69,12 @@ func parse(s string, wildcard bool) (Origin, error) {
 	if err != nil {
 		return Origin{}, fmt.Errorf("origin %q does not parse: %w", s, err)
 	}
+	if strings.Contains(s, "%") {
+		// url.Parse decodes some escapes in a host (b%C3%BCcher), and an
+		// origin has nothing else to encode: refuse them all, as the
+		// extension does.
+		return Origin{}, fmt.Errorf("origin %q: a host must not be percent-encoded", s)
+	}
 	if u.Opaque != "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
 		return Origin{}, fmt.Errorf("origin %q must be scheme://host[:port] only", s)
 	}

@@ -149,7 +149,7 @@ export class Context {
    * in an allowed tab, or a tab that navigated away, is left out.
    */
   private async allowedFrames(tabId: number, tabUrl: string | undefined, s: Settings): Promise<{ frameId: number; origin: string }[]> {
-    if (s.allow.match(tabUrl) === undefined) return [];
+    if (!allows(s, tabUrl)) return [];
     let results;
     try {
       results = await this.api.scripting.executeScript({
@@ -164,7 +164,7 @@ export class Context {
       const o = r.result;
       if (typeof r.frameId !== "number" || typeof o !== "string" || o === "null") continue;
       if (r.frameId !== 0 && !s.allowFrames) continue;
-      if (s.allow.match(o) !== undefined) frames.push({ frameId: r.frameId, origin: o });
+      if (allows(s, o)) frames.push({ frameId: r.frameId, origin: o });
     }
     return frames;
   }
@@ -290,6 +290,15 @@ export class Context {
       }
     }
   }
+}
+
+/**
+ * Whether a page at origin (or URL) may be served and told events: on the
+ * effective list and, when a policy's list replaced the host's, on the
+ * host's too.
+ */
+export function allows(s: Settings, origin: string | undefined): boolean {
+  return s.allow.match(origin) !== undefined && (s.hostAllow === undefined || s.hostAllow.match(origin) !== undefined);
 }
 
 /** Combines policy and host settings and parses the allow-list. */

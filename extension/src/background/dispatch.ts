@@ -15,7 +15,7 @@ import { errorBody, isPageRequestType, type PageReplyBody } from "../shared/prot
 import login from "./actions/login.js";
 import pageRequest from "./actions/page.js";
 import { cancel, selectRole, submitPin } from "./actions/prompt.js";
-import type { Context } from "./context.js";
+import { allows, type Context } from "./context.js";
 
 /** Hooks the dispatcher needs besides the context. */
 export interface DispatchHooks {
@@ -57,11 +57,11 @@ export async function dispatchPage(ctx: Context, type: unknown, sender: MessageS
   const allowed = s.allow.match(origin);
   if (allowed === undefined) return notAllowed();
   // On the policy's list but not on the host's: the host would refuse it.
-  if (s.hostAllow !== undefined && s.hostAllow.match(origin) === undefined) return notAllowed();
+  if (!allows(s, origin)) return notAllowed();
   if (sender.frameId !== 0) {
     // A frame may ask only when policy allows frames, and only inside an
     // allow-listed top document.
-    if (!s.allowFrames || s.allow.match(sender.tab.url) === undefined) return notAllowed();
+    if (!s.allowFrames || !allows(s, sender.tab.url)) return notAllowed();
   }
   // The host is told a request came from a frame: its locked allowFrames
   // wins over the policy's (docs/protocol.md §3.3).

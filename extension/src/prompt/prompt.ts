@@ -110,17 +110,23 @@ function errorText(e: ErrorBody | undefined): string | undefined {
 const INPUT_GUARD_MS = 750;
 /** When typed input counts; until the first passcode prompt, never. */
 let acceptInputAt = Number.POSITIVE_INFINITY;
+/** The prompt (its `since`) the guard was last started for. */
+let guardedPrompt: number | undefined;
 
 /**
- * Starts the guard the first time this window shows the passcode field:
+ * Starts the guard for each new passcode prompt (the background brings the
+ * window to the front for each, which can take keys meant for the page):
  * the field is read-only until it ends, and then the document says so
  * (data-input-ready, for the browser tests).
  */
-function armInputGuard(): void {
-  if (acceptInputAt !== Number.POSITIVE_INFINITY) return;
+function armInputGuard(since: number): void {
+  if (guardedPrompt === since) return;
+  guardedPrompt = since;
   acceptInputAt = Date.now() + INPUT_GUARD_MS;
   ui.passcode.readOnly = true;
+  document.documentElement.dataset.inputReady = "0";
   setTimeout(() => {
+    if (guardedPrompt !== since) return; // a newer prompt has its own guard
     ui.passcode.readOnly = false;
     document.documentElement.dataset.inputReady = "1";
   }, INPUT_GUARD_MS);
@@ -166,10 +172,11 @@ function render(p: PromptRecord | null): void {
       ui.attempts.textContent = t(api, "attemptsLeft", p.attemptsLeft);
       ui.finalTry.hidden = !p.finalTry;
       if (p.lastError === "PIN_INCORRECT") showError(t(api, "errPinIncorrect"), "passcode");
+      else if (p.lastError === "PIN_INVALID") showError(t(api, "errPinInvalid"), "passcode");
       if (p.pinPad) {
         startCountdown(p.since, p.timeoutSeconds);
       } else {
-        armInputGuard();
+        armInputGuard(p.since);
         ui.passcode.value = "";
         ui.passcode.focus();
       }

@@ -8,7 +8,10 @@
 (() => {
   const got = [];
   window.addEventListener("message", (ev) => {
-    if (ev.data && typeof ev.data === "object" && ev.data.oia !== undefined && ev.data.type === undefined) got.push(ev.data);
+    // Only what OIA would send back: results and events (the probe's own
+    // requests come through this listener too).
+    const d = ev.data;
+    if (d && typeof d === "object" && d.oia !== undefined && (d.type === "result" || d.type === "event")) got.push(d);
   });
   const types = ["status", "getTicketNoAuth", "getTicket", "getNewTicket", "destroyTicket"];
   types.forEach((type, i) => window.postMessage({ oia: 1, id: "probe-" + i, type }, "*"));
