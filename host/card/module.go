@@ -67,8 +67,8 @@ type Module struct {
 	// gen is bumped by each re-initialisation (under mu); sessions remember
 	// theirs. Atomic so that generation never waits for a re-initialisation
 	// in progress (a dead p11-kit remote can hold mu for seconds).
-	gen atomic.Uint64
-	up     bool   // C_Initialize succeeded and Finalize has not been called
+	gen    atomic.Uint64
+	up     bool // C_Initialize succeeded and Finalize has not been called
 	closed bool
 	refs   int  // under registry.mu
 	lost   bool // under mu (write) or lostMu
