@@ -312,13 +312,7 @@ func TestClients_DetachedClientsRequestsAreDropped(t *testing.T) {
 // sends no origin); the snapshot's fast path and the machine's agree.
 func TestStatus_IdentityByOrigin(t *testing.T) {
 	h := newHarness(t, 1, true)
-	b := h.attach(Browser, "jojkkadnmnpkbklmagcdhigmbdlcaoha")
-	insertCard(h)
-	h.waitState(protocol.StateAwaitingPIN)
-	if r := b.do(protocol.ReqPIN, pin("123456")); r.Err != nil {
-		t.Fatalf("pin: %+v", r.Err)
-	}
-	h.waitState(protocol.StateLoggedIn)
+	b := h.loggedInBrowser()
 	tests := []struct {
 		name, origin string
 		want         protocol.Code
@@ -353,13 +347,7 @@ func TestRelease_FramesRefused(t *testing.T) {
 	for _, refused := range []bool{true, false} {
 		h := newHarness(t, 1, true)
 		h.m.set.FramesRefused = refused // before any request reaches the machine
-		b := h.attach(Browser, "jojkkadnmnpkbklmagcdhigmbdlcaoha")
-		insertCard(h)
-		h.waitState(protocol.StateAwaitingPIN)
-		if r := b.do(protocol.ReqPIN, pin("123456")); r.Err != nil {
-			t.Fatalf("pin: %+v", r.Err)
-		}
-		h.waitState(protocol.StateLoggedIn)
+		b := h.loggedInBrowser()
 		for _, typ := range []protocol.RequestType{protocol.ReqGetTicketNoAuth, protocol.ReqStatus} {
 			want := protocol.Code("")
 			if refused {
@@ -373,4 +361,18 @@ func TestRelease_FramesRefused(t *testing.T) {
 			}
 		}
 	}
+}
+
+// loggedInBrowser attaches a browser, inserts the card and logs in through
+// it, as the only client.
+func (h *harness) loggedInBrowser() *client {
+	h.t.Helper()
+	b := h.attach(Browser, "jojkkadnmnpkbklmagcdhigmbdlcaoha")
+	insertCard(h)
+	h.waitState(protocol.StateAwaitingPIN)
+	if r := b.do(protocol.ReqPIN, pin("123456")); r.Err != nil {
+		h.t.Fatalf("pin: %+v", r.Err)
+	}
+	h.waitState(protocol.StateLoggedIn)
+	return b
 }
