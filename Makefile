@@ -22,7 +22,7 @@ BUILD_DEPS :=
 TEST_DEPS  :=
 LINT_DEPS  :=
 
-.PHONY: all help deps build test test-go lint fuzz clean
+.PHONY: all help deps deps-test deps-demo deps-package deps-docs build test test-go lint fuzz clean
 all: build
 
 help:
@@ -39,9 +39,14 @@ help:
 
 include $(sort $(wildcard mk/*.mk))
 
+# deps installs what building needs (the toolchain); deps-test and
+# deps-demo add what the tests and the demo drive (cards, browsers, mingw).
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh build
 	@$(GO) mod download
+
+deps-test deps-demo deps-package deps-docs:
+	@scripts/deps.sh $(@:deps-%=%)
 
 build: deps $(BUILD_DEPS)
 	@mkdir -p $(BIN)
@@ -50,7 +55,7 @@ build: deps $(BUILD_DEPS)
 # test runs every test: first the linters (a finding blocks a landing, as a
 # failed test does), then what other areas add (extension tests), then the
 # Go tests with the race detector. It ends with the go test summary.
-test: build lint $(TEST_DEPS) test-go
+test: deps-test build lint $(TEST_DEPS) test-go
 
 # The packages that start real browsers run one at a time, after the rest:
 # the enterprise-policy scenario writes a machine-wide browser policy for a

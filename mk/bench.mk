@@ -10,6 +10,6 @@ BENCHCOUNT ?= 1
 BENCH_PKGS := ./host/cmd/oia-host ./host/logging
 
 .PHONY: bench
-bench: build
+bench: deps-test build
 	$(GO) run ./e2e/bench/internal/run -bin $(abspath $(BIN)) -lib $(abspath $(BUILD)/lib)
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) $(BENCH_PKGS)

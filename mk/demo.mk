@@ -12,6 +12,6 @@
 DEMO_BIN := $(BUILD)/tools/oia-demo
 
 .PHONY: demo
-demo: build
+demo: deps-demo build
 	$(GO) build -o $(DEMO_BIN) ./e2e/demo
 	$(DEMO_BIN) $(DEMO_FLAGS)

@@ -6,5 +6,5 @@
 # policy. docs/e2e.md explains the suites.
 
 .PHONY: e2e
-e2e: build
+e2e: deps-test build
 	$(TEST_ENV) $(GO) test -count=1 -timeout 10m -p 1 $(BROWSER_PKGS)

@@ -41,7 +41,7 @@ CONFIG_PKG  := github.com/openidentityagent/oia/host/config
 RELEASE_LDFLAGS = -X $(CONFIG_PKG).buildKind=release -X $(CONFIG_PKG).releaseExtensions=$(EXTENSION_IDS)
 
 .PHONY: package package-windows release-bin
-package: build
+package: deps-package build
 	@if [ -z "$(CRX_KEY)$(WIN_SIGN_KEY)" ]; then installer/scripts/throwaway-keys.sh $(THROWAWAY); fi
 	@ids="$(EXTENSION_IDS)"; \
 	if [ -z "$$ids" ]; then \

@@ -5,21 +5,43 @@
 # user must run and exits 1.
 set -euo pipefail
 
-# Every Debian package the build, the tests, the demo and the packages use.
-PACKAGES=(
-	gcc libc6-dev make pkg-config          # cgo for miekg/pkcs11, the virtual card module
+# The Debian packages, by what needs them. `scripts/deps.sh GROUP...`
+# installs the groups named (default: all of them): make build asks only for
+# the toolchain, make test for what the tests drive as well.
+BUILD=(
+	gcc libc6-dev make pkg-config          # cgo for miekg/pkcs11, the virtual card module, libTicketApi.so
 	libssl-dev                             # the virtual card module's RSA
-	softhsm2 opensc p11-kit p11-kit-modules gnutls-bin   # real PKCS#11 modules and tools
-	openssl                                # verifies what the host signs
-	chromium firefox-esr                   # end-to-end tests and the demo
-	libnss3-tools                          # certutil: the e2e browsers trust the test root through NSS
-	tmux                                   # drives 'oia login' in a terminal test
-	graphviz                               # make docs: the state-machine picture
-	gcc-mingw-w64-x86-64 osslsigncode      # Windows binaries, Authenticode
-	gcc-mingw-w64-i686                     # the 32-bit TicketApiDll.dll (legacy applications)
 	zip unzip                              # extension archives
 	nodejs npm                             # the extension's build (skipped when node is already on PATH)
 )
+CARDS=(
+	softhsm2 opensc p11-kit p11-kit-modules gnutls-bin   # real PKCS#11 modules and tools
+	openssl                                # verifies what the host signs
+)
+BROWSERS=(
+	chromium firefox-esr                   # end-to-end tests and the demo
+	libnss3-tools                          # certutil: the e2e browsers trust the test root through NSS
+)
+WINDOWS=(
+	gcc-mingw-w64-x86-64 osslsigncode      # Windows binaries, Authenticode
+	gcc-mingw-w64-i686                     # the 32-bit TicketApiDll.dll (legacy applications)
+)
+TERMINAL=(tmux)                        # drives 'oia login' in a terminal test
+DOCS=(graphviz)                        # make docs: the state-machine picture (optional there)
+
+PACKAGES=()
+[ $# -gt 0 ] || set -- all
+for group in "$@"; do
+	case "$group" in
+	build) PACKAGES+=("${BUILD[@]}") ;;
+	test) PACKAGES+=("${BUILD[@]}" "${CARDS[@]}" "${BROWSERS[@]}" "${WINDOWS[@]}" "${TERMINAL[@]}") ;;
+	demo) PACKAGES+=("${BUILD[@]}" "${CARDS[@]}" "${BROWSERS[@]}") ;;
+	package) PACKAGES+=("${BUILD[@]}" "${WINDOWS[@]}") ;;
+	docs) PACKAGES+=("${DOCS[@]}") ;;
+	all) PACKAGES+=("${BUILD[@]}" "${CARDS[@]}" "${BROWSERS[@]}" "${WINDOWS[@]}" "${TERMINAL[@]}" "${DOCS[@]}") ;;
+	*) echo "deps.sh: unknown group $group: use build, test, demo, package, docs or all" >&2; exit 2 ;;
+	esac
+done
 
 missing=()
 for p in "${PACKAGES[@]}"; do
