@@ -314,14 +314,13 @@ func (s *serving) serve(c net.Conn, p endpoint.Peer) {
 		_ = c.Close() // a writer stuck on a client that reads nothing fails now
 		_ = w.Close()
 	}()
-	if err := w.Send(protocol.Hello{HelloBody: s.a.Machine.HelloBody()}); err != nil {
-		return
-	}
 	var notify func(protocol.Event)
 	if att.Events == nil || *att.Events {
 		notify = func(ev protocol.Event) { _ = out.SendNow(ev) }
 	}
-	client := s.a.Machine.Attach(info, notify)
+	// The hello first, and in one step with the subscription: no card
+	// event can fall between them.
+	client := s.a.Machine.AttachHello(info, notify, func(b protocol.HelloBody) { _ = out.SendNow(protocol.Hello{HelloBody: b}) })
 	defer client.Close()
 	log.Info("client attached")
 	err = server.ServeWith(c, out, s.ready, handler{s: s, c: client}, log, decode)

@@ -79,6 +79,24 @@ func (m *Machine) Attach(info ClientInfo, notify func(protocol.Event)) *Client {
 	return c
 }
 
+// AttachHello is [Machine.Attach] for a client that is greeted with the
+// machine's hello: hello gets the hello body on the machine's goroutine in
+// the same step that subscribes the client, so no event falls between the
+// state the hello reports and the first event the client hears (a card read
+// just then would otherwise be in neither). hello must not block: it queues
+// the frame. AttachHello returns once both are done.
+func (m *Machine) AttachHello(info ClientInfo, notify func(protocol.Event), hello func(protocol.HelloBody)) *Client {
+	c := &Client{m: m, seq: m.clientSeq.Add(1), info: info, notify: notify}
+	done := make(chan struct{})
+	m.post(func() {
+		hello(m.helloBody(m.State()))
+		m.clients = append(m.clients, c)
+		close(done)
+	})
+	<-done
+	return c
+}
+
 // Info returns what the client was attached with.
 func (c *Client) Info() ClientInfo { return c.info }
 

@@ -376,3 +376,46 @@ func (h *harness) loggedInBrowser() *client {
 	h.waitState(protocol.StateLoggedIn)
 	return b
 }
+
+// TestAttachHello_NoEventLost: a client attached while the card is being
+// read either hears of it in its hello's state or gets cardInserted after:
+// never neither (the hello and the subscription are one step).
+func TestAttachHello_NoEventLost(t *testing.T) {
+	for i := range 100 {
+		h := newHarness(t, 1, false)
+		h.m.solo.Close()
+		var mu sync.Mutex
+		var hello *protocol.HelloBody
+		var inserted bool
+		go h.insert()
+		h.m.AttachHello(ClientInfo{Kind: Browser, Name: "x"}, func(ev protocol.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			if ev.Name == protocol.EvCardInserted {
+				if hello == nil {
+					t.Errorf("run %d: an event before the hello", i)
+				}
+				inserted = true
+			}
+		}, func(b protocol.HelloBody) {
+			mu.Lock()
+			hello = &b
+			mu.Unlock()
+		})
+		h.waitState(protocol.StateCardPresent)
+		deadline := time.Now().Add(2 * time.Second)
+		for {
+			mu.Lock()
+			ok := hello != nil && (hello.State != protocol.StateNoCard || inserted)
+			mu.Unlock()
+			if ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("run %d: the hello said %s and no cardInserted came", i, hello.State)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		h.cancel()
+	}
+}
