@@ -74,9 +74,13 @@ type Client struct {
 // machine's goroutine; it must not block for long. A nil notify subscribes
 // to nothing. Attach may be called before Run starts.
 func (m *Machine) Attach(info ClientInfo, notify func(protocol.Event)) *Client {
-	c := &Client{m: m, seq: m.clientSeq.Add(1), info: info, notify: notify}
+	c := m.newClient(info, notify)
 	m.post(func() { m.clients = append(m.clients, c) })
 	return c
+}
+
+func (m *Machine) newClient(info ClientInfo, notify func(protocol.Event)) *Client {
+	return &Client{m: m, seq: m.clientSeq.Add(1), info: info, notify: notify}
 }
 
 // AttachHello is [Machine.Attach] for a client that is greeted with the
@@ -86,7 +90,7 @@ func (m *Machine) Attach(info ClientInfo, notify func(protocol.Event)) *Client {
 // just then would otherwise be in neither). hello must not block: it queues
 // the frame. AttachHello returns once both are done.
 func (m *Machine) AttachHello(info ClientInfo, notify func(protocol.Event), hello func(protocol.HelloBody)) *Client {
-	c := &Client{m: m, seq: m.clientSeq.Add(1), info: info, notify: notify}
+	c := m.newClient(info, notify)
 	done := make(chan struct{})
 	m.post(func() {
 		hello(m.helloBody(m.State()))

@@ -420,10 +420,8 @@ func (m *Machine) removeCard(reason string) {
 		m.forgetSession(reason)
 	}
 	m.answerDestroys()
-	if sess := m.sess; sess != nil {
-		go func() { _ = sess.Close() }()
-	}
-	m.sess, m.ident, m.token, m.probing, m.prompted = nil, nil, nil, false, false
+	m.closeSession()
+	m.ident, m.token, m.probing, m.prompted = nil, nil, false, false
 	m.pinStatus, m.lastErr, m.pendingPIN = card.PINStatus{}, "", ""
 	m.deps.Notify(protocol.Event{Name: protocol.EvCardRemoved})
 	m.fire(trCardRemoved)
@@ -463,7 +461,14 @@ func (m *Machine) report(flow int, f func()) {
 func (m *Machine) dropStale() {
 	if st, ok := m.sess.(StaleSession); ok && st.Stale() {
 		m.deps.Log.Info("the card's session ended with its module's re-initialisation: reading the card again")
-		sess := m.sess
+		m.closeSession()
+	}
+}
+
+// closeSession forgets the card's session and closes it in the background
+// (a dead module may take its time to answer).
+func (m *Machine) closeSession() {
+	if sess := m.sess; sess != nil {
 		m.sess = nil
 		go func() { _ = sess.Close() }()
 	}
@@ -701,13 +706,11 @@ func (m *Machine) verified(err error, st card.PINStatus) {
 // it, and the machine moves on with trigger.
 func (m *Machine) fail(trigger string, err error) {
 	m.deps.Log.WithError(err).WithField("state", m.State()).Warn("login failed")
-	if protocol.CodeOf(err) == protocol.CodeCardRemoved && m.sess != nil {
+	if protocol.CodeOf(err) == protocol.CodeCardRemoved {
 		// The card is still seen, but its session died (the module lost
 		// its device and is re-initialised): the next request reads the
 		// card again on a new session rather than failing on this one.
-		sess := m.sess
-		m.sess = nil
-		go func() { _ = sess.Close() }()
+		m.closeSession()
 	}
 	origin := m.promptOrigin()
 	m.failWaiters(err)
