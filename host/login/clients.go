@@ -247,39 +247,3 @@ func (m *Machine) targets(ev protocol.Event) []*Client {
 	}
 	return l
 }
-
-// releaseRefusal applies the release policy: it returns the code that
-// refuses the ticket for req to c, or "" when c may have it. Both the
-// machine's path and the polled requests' fast path ask it.
-func (s *Settings) releaseRefusal(c *Client, req protocol.Request) protocol.Code {
-	switch c.info.Kind {
-	case Browser:
-		if !s.Origins.Allows(req.Origin) || (req.Frame && s.FramesRefused) {
-			return protocol.CodeOriginNotAllowed
-		}
-		return ""
-	case App:
-		if s.TicketAPI == nil || !s.TicketAPI(c.info.Exe) {
-			return protocol.CodeTicketAPIDisabled
-		}
-		return ""
-	}
-	return protocol.CodeOriginNotAllowed
-}
-
-// identityRefusal says whether c may learn who is logged in (status, the
-// result of login): a page only if its origin is allowed; the extension
-// itself (no origin, or its own), the terminal and an allowed application
-// always.
-func (s *Settings) identityRefusal(c *Client, req protocol.Request) protocol.Code {
-	switch c.info.Kind {
-	case Browser:
-		if req.Origin == "" || isExtensionOrigin(req.Origin) {
-			return ""
-		}
-		return s.releaseRefusal(c, req)
-	case App:
-		return s.releaseRefusal(c, req)
-	}
-	return ""
-}

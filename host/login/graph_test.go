@@ -5,7 +5,9 @@ package login
 
 import (
 	"flag"
+	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -60,5 +62,34 @@ func TestGraph_EveryStateAndTrigger(t *testing.T) {
 		if !strings.Contains(g, `label="`+tr+`"`) {
 			t.Errorf("trigger %s labels no edge", tr)
 		}
+	}
+}
+
+// TestGraph_MatchesLibrary reads the edges back from the library's own
+// graph of a built machine: the table and what stateless was configured
+// with are the same transitions, no more and no fewer.
+func TestGraph_MatchesLibrary(t *testing.T) {
+	var (
+		edgeRE  = regexp.MustCompile(`^\s*"?([A-Za-z]+)"?\s*->\s*"?([A-Za-z]+)"?\s*\[label=(.*)\];?\s*$`)
+		labelRE = regexp.MustCompile(`<TD[^>]*>([^<]+)</TD>`)
+	)
+	seen := map[string]bool{}
+	for _, line := range strings.Split(New(Deps{}, Settings{}).sm.ToGraph(), "\n") {
+		g := edgeRE.FindStringSubmatch(line)
+		if g == nil {
+			continue
+		}
+		for _, l := range labelRE.FindAllStringSubmatch(g[3], -1) {
+			trigger := strings.TrimSpace(strings.Split(l[1], " [")[0])
+			seen[fmt.Sprintf("%q -> %q [label=%q];", g[1], g[2], trigger)] = true
+		}
+	}
+	var got []string
+	for e := range seen {
+		got = append(got, e)
+	}
+	slices.Sort(got)
+	if want := edges(); !slices.Equal(got, want) {
+		t.Errorf("stateless was configured with other transitions than the table:\n library %q\n table   %q", got, want)
 	}
 }
