@@ -81,15 +81,15 @@ lint: deps $(LINT_DEPS)
 		test -z "$$bad" || { echo "oia-host links $$bad: the relay must hold no session"; exit 1; }
 
 # fuzz runs each Fuzz target for FUZZTIME; the seed corpora in testdata/ run
-# in every `go test` anyway.
+# in every `go test` anyway. `go test -list` names the targets, package by
+# package, so a new one is fuzzed without being listed here.
 fuzz: deps
-	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' .); do \
-		pkg=$$(dirname $$f); \
-		for t in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | cut -d' ' -f2); do \
+	@set -e; $(GO) test -run='^$$' -list='^Fuzz' ./... | \
+		awk '/^Fuzz/ { t[n++] = $$1 } /^ok / { for (i = 0; i < n; i++) print $$2, t[i]; n = 0 }' | \
+		while read -r pkg t; do \
 			echo "fuzz $$pkg $$t for $(FUZZTIME)"; \
 			$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg; \
-		done; \
-	done
+		done
 
 clean:
 	rm -rf $(BUILD)

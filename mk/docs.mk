@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# The host: generated documentation.
+# Generated documentation: the login state machine's picture.
 
 .PHONY: docs
 # docs writes docs/state-machine.dot from the login machine itself (a test
