@@ -184,10 +184,5 @@ func (cardOpener) Open(t card.Token) (login.CardSession, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cardSession{s}, nil
+	return s, nil
 }
-
-// cardSession adapts *card.Session, whose Signer returns a concrete type.
-type cardSession struct{ *card.Session }
-
-func (s cardSession) Signer() (crypto.Signer, error) { return s.Session.Signer() }

@@ -63,7 +63,11 @@ var (
 // certificate. It needs a logged-in session: NO_KEY_FOUND when no private
 // key has the certificate's CKA_ID (or the session is not logged in, when
 // the card hides private objects), CARD_AMBIGUOUS when several do.
-func (s *Session) Signer() (*Signer, error) {
+//
+// It returns the [crypto.Signer] that callers (host/cms, host/login's
+// CardSession) consume; its dynamic type is *[Signer], a
+// [crypto.MessageSigner].
+func (s *Session) Signer() (crypto.Signer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id, err := s.loadIdentity()

@@ -286,7 +286,11 @@ func TestSoftHSM_SignVerifiedByOpenSSL(t *testing.T) {
 	if err := rsa.VerifyPKCS1v15(id.Cert.PublicKey.(*rsa.PublicKey), crypto.SHA256, sum[:], sig); err != nil {
 		t.Errorf("CKM_RSA_PKCS signature does not verify: %v", err)
 	}
-	msgSig, err := sg.SignMessage(nil, challenge, crypto.SHA256)
+	ms, ok := sg.(crypto.MessageSigner)
+	if !ok {
+		t.Fatalf("the signer is a %T, want a crypto.MessageSigner", sg)
+	}
+	msgSig, err := ms.SignMessage(nil, challenge, crypto.SHA256)
 	if err != nil {
 		t.Fatal(err)
 	}
