@@ -1802,398 +1802,83 @@ CK_RV C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR RandomData, CK_UL
 
 /* ---- not supported ------------------------------------------------------ */
 
-static CK_RV unsupported(void)
-{
-	return CKR_FUNCTION_NOT_SUPPORTED;
-}
+/* NOT_SUPPORTED_n defines the PKCS#11 function fn, of n parameters of the
+ * types given, as one that answers CKR_FUNCTION_NOT_SUPPORTED. pkcs11.h
+ * declares every function, so the compiler checks the types against it. */
+#define UNUSED __attribute__((unused))
+#define NOT_SUPPORTED_1(fn, A) \
+	CK_RV fn(A a UNUSED) { return CKR_FUNCTION_NOT_SUPPORTED; }
+#define NOT_SUPPORTED_2(fn, A, B) \
+	CK_RV fn(A a UNUSED, B b UNUSED) { return CKR_FUNCTION_NOT_SUPPORTED; }
+#define NOT_SUPPORTED_3(fn, A, B, C) \
+	CK_RV fn(A a UNUSED, B b UNUSED, C c UNUSED) { return CKR_FUNCTION_NOT_SUPPORTED; }
+#define NOT_SUPPORTED_4(fn, A, B, C, D) \
+	CK_RV fn(A a UNUSED, B b UNUSED, C c UNUSED, D d UNUSED) { return CKR_FUNCTION_NOT_SUPPORTED; }
+#define NOT_SUPPORTED_5(fn, A, B, C, D, E)                                 \
+	CK_RV fn(A a UNUSED, B b UNUSED, C c UNUSED, D d UNUSED, E e UNUSED) \
+	{                                                                    \
+		return CKR_FUNCTION_NOT_SUPPORTED;                           \
+	}
+#define NOT_SUPPORTED_6(fn, A, B, C, D, E, F)                                          \
+	CK_RV fn(A a UNUSED, B b UNUSED, C c UNUSED, D d UNUSED, E e UNUSED, F f UNUSED) \
+	{                                                                                \
+		return CKR_FUNCTION_NOT_SUPPORTED;                                       \
+	}
+#define NOT_SUPPORTED_8(fn, A, B, C, D, E, F, G, H)                                    \
+	CK_RV fn(A a UNUSED, B b UNUSED, C c UNUSED, D d UNUSED, E e UNUSED, F f UNUSED, \
+		 G g UNUSED, H h UNUSED)                                                 \
+	{                                                                                \
+		return CKR_FUNCTION_NOT_SUPPORTED;                                       \
+	}
 
-CK_RV C_InitToken(CK_SLOT_ID slot_id, CK_BYTE_PTR pin, CK_ULONG pin_len, CK_BYTE_PTR label)
-{
-	(void)slot_id;
-	(void)pin;
-	(void)pin_len;
-	(void)label;
-	return unsupported();
-}
-
-CK_RV C_InitPIN(CK_SESSION_HANDLE session, CK_BYTE_PTR pin, CK_ULONG pin_len)
-{
-	(void)session;
-	(void)pin;
-	(void)pin_len;
-	return unsupported();
-}
-
-CK_RV C_SetPIN(CK_SESSION_HANDLE session, CK_BYTE_PTR old_pin, CK_ULONG old_len, CK_BYTE_PTR new_pin, CK_ULONG new_len)
-{
-	(void)session;
-	(void)old_pin;
-	(void)old_len;
-	(void)new_pin;
-	(void)new_len;
-	return unsupported();
-}
-
-CK_RV C_GetOperationState(CK_SESSION_HANDLE session, CK_BYTE_PTR operation_state, CK_ULONG_PTR operation_state_len)
-{
-	(void)session;
-	(void)operation_state;
-	(void)operation_state_len;
-	return unsupported();
-}
-
-CK_RV C_SetOperationState(CK_SESSION_HANDLE session, CK_BYTE_PTR operation_state, CK_ULONG operation_state_len, CK_OBJECT_HANDLE encryption_key, CK_OBJECT_HANDLE authentiation_key)
-{
-	(void)session;
-	(void)operation_state;
-	(void)operation_state_len;
-	(void)encryption_key;
-	(void)authentiation_key;
-	return unsupported();
-}
-
-CK_RV C_CreateObject(CK_SESSION_HANDLE session, CK_ATTRIBUTE_PTR templ, CK_ULONG count, CK_OBJECT_HANDLE *object)
-{
-	(void)session;
-	(void)templ;
-	(void)count;
-	(void)object;
-	return unsupported();
-}
-
-CK_RV C_CopyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_PTR templ, CK_ULONG count, CK_OBJECT_HANDLE *new_object)
-{
-	(void)session;
-	(void)object;
-	(void)templ;
-	(void)count;
-	(void)new_object;
-	return unsupported();
-}
-
-CK_RV C_DestroyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object)
-{
-	(void)session;
-	(void)object;
-	return unsupported();
-}
-
-CK_RV C_GetObjectSize(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ULONG_PTR size)
-{
-	(void)session;
-	(void)object;
-	(void)size;
-	return unsupported();
-}
-
-CK_RV C_SetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE_PTR templ, CK_ULONG count)
-{
-	(void)session;
-	(void)object;
-	(void)templ;
-	(void)count;
-	return unsupported();
-}
-
-CK_RV C_EncryptInit(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_OBJECT_HANDLE key)
-{
-	(void)session;
-	(void)mechanism;
-	(void)key;
-	return unsupported();
-}
-
-CK_RV C_Encrypt(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG data_len, CK_BYTE_PTR encrypted_data, CK_ULONG_PTR encrypted_data_len)
-{
-	(void)session;
-	(void)data;
-	(void)data_len;
-	(void)encrypted_data;
-	(void)encrypted_data_len;
-	return unsupported();
-}
-
-CK_RV C_EncryptUpdate(CK_SESSION_HANDLE session, CK_BYTE_PTR part, CK_ULONG part_len, CK_BYTE_PTR encrypted_part, CK_ULONG_PTR encrypted_part_len)
-{
-	(void)session;
-	(void)part;
-	(void)part_len;
-	(void)encrypted_part;
-	(void)encrypted_part_len;
-	return unsupported();
-}
-
-CK_RV C_EncryptFinal(CK_SESSION_HANDLE session, CK_BYTE_PTR last_encrypted_part, CK_ULONG_PTR last_encrypted_part_len)
-{
-	(void)session;
-	(void)last_encrypted_part;
-	(void)last_encrypted_part_len;
-	return unsupported();
-}
-
-CK_RV C_DecryptInit(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_OBJECT_HANDLE key)
-{
-	(void)session;
-	(void)mechanism;
-	(void)key;
-	return unsupported();
-}
-
-CK_RV C_Decrypt(CK_SESSION_HANDLE session, CK_BYTE_PTR encrypted_data, CK_ULONG encrypted_data_len, CK_BYTE_PTR data, CK_ULONG_PTR data_len)
-{
-	(void)session;
-	(void)encrypted_data;
-	(void)encrypted_data_len;
-	(void)data;
-	(void)data_len;
-	return unsupported();
-}
-
-CK_RV C_DecryptUpdate(CK_SESSION_HANDLE session, CK_BYTE_PTR encrypted_part, CK_ULONG encrypted_part_len, CK_BYTE_PTR part, CK_ULONG_PTR part_len)
-{
-	(void)session;
-	(void)encrypted_part;
-	(void)encrypted_part_len;
-	(void)part;
-	(void)part_len;
-	return unsupported();
-}
-
-CK_RV C_DecryptFinal(CK_SESSION_HANDLE session, CK_BYTE_PTR last_part, CK_ULONG_PTR last_part_len)
-{
-	(void)session;
-	(void)last_part;
-	(void)last_part_len;
-	return unsupported();
-}
-
-CK_RV C_DigestInit(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism)
-{
-	(void)session;
-	(void)mechanism;
-	return unsupported();
-}
-
-CK_RV C_Digest(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG data_len, CK_BYTE_PTR digest, CK_ULONG_PTR digest_len)
-{
-	(void)session;
-	(void)data;
-	(void)data_len;
-	(void)digest;
-	(void)digest_len;
-	return unsupported();
-}
-
-CK_RV C_DigestUpdate(CK_SESSION_HANDLE session, CK_BYTE_PTR part, CK_ULONG part_len)
-{
-	(void)session;
-	(void)part;
-	(void)part_len;
-	return unsupported();
-}
-
-CK_RV C_DigestKey(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key)
-{
-	(void)session;
-	(void)key;
-	return unsupported();
-}
-
-CK_RV C_DigestFinal(CK_SESSION_HANDLE session, CK_BYTE_PTR digest, CK_ULONG_PTR digest_len)
-{
-	(void)session;
-	(void)digest;
-	(void)digest_len;
-	return unsupported();
-}
-
-CK_RV C_SignRecoverInit(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_OBJECT_HANDLE key)
-{
-	(void)session;
-	(void)mechanism;
-	(void)key;
-	return unsupported();
-}
-
-CK_RV C_SignRecover(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG data_len, CK_BYTE_PTR signature, CK_ULONG_PTR signature_len)
-{
-	(void)session;
-	(void)data;
-	(void)data_len;
-	(void)signature;
-	(void)signature_len;
-	return unsupported();
-}
-
-CK_RV C_VerifyInit(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_OBJECT_HANDLE key)
-{
-	(void)session;
-	(void)mechanism;
-	(void)key;
-	return unsupported();
-}
-
-CK_RV C_Verify(CK_SESSION_HANDLE session, CK_BYTE_PTR data, CK_ULONG data_len, CK_BYTE_PTR signature, CK_ULONG signature_len)
-{
-	(void)session;
-	(void)data;
-	(void)data_len;
-	(void)signature;
-	(void)signature_len;
-	return unsupported();
-}
-
-CK_RV C_VerifyUpdate(CK_SESSION_HANDLE session, CK_BYTE_PTR part, CK_ULONG part_len)
-{
-	(void)session;
-	(void)part;
-	(void)part_len;
-	return unsupported();
-}
-
-CK_RV C_VerifyFinal(CK_SESSION_HANDLE session, CK_BYTE_PTR signature, CK_ULONG signature_len)
-{
-	(void)session;
-	(void)signature;
-	(void)signature_len;
-	return unsupported();
-}
-
-CK_RV C_VerifyRecoverInit(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_OBJECT_HANDLE key)
-{
-	(void)session;
-	(void)mechanism;
-	(void)key;
-	return unsupported();
-}
-
-CK_RV C_VerifyRecover(CK_SESSION_HANDLE session, CK_BYTE_PTR signature, CK_ULONG signature_len, CK_BYTE_PTR data, CK_ULONG_PTR data_len)
-{
-	(void)session;
-	(void)signature;
-	(void)signature_len;
-	(void)data;
-	(void)data_len;
-	return unsupported();
-}
-
-CK_RV C_DigestEncryptUpdate(CK_SESSION_HANDLE session, CK_BYTE_PTR part, CK_ULONG part_len, CK_BYTE_PTR encrypted_part, CK_ULONG_PTR encrypted_part_len)
-{
-	(void)session;
-	(void)part;
-	(void)part_len;
-	(void)encrypted_part;
-	(void)encrypted_part_len;
-	return unsupported();
-}
-
-CK_RV C_DecryptDigestUpdate(CK_SESSION_HANDLE session, CK_BYTE_PTR encrypted_part, CK_ULONG encrypted_part_len, CK_BYTE_PTR part, CK_ULONG_PTR part_len)
-{
-	(void)session;
-	(void)encrypted_part;
-	(void)encrypted_part_len;
-	(void)part;
-	(void)part_len;
-	return unsupported();
-}
-
-CK_RV C_SignEncryptUpdate(CK_SESSION_HANDLE session, CK_BYTE_PTR part, CK_ULONG part_len, CK_BYTE_PTR encrypted_part, CK_ULONG_PTR encrypted_part_len)
-{
-	(void)session;
-	(void)part;
-	(void)part_len;
-	(void)encrypted_part;
-	(void)encrypted_part_len;
-	return unsupported();
-}
-
-CK_RV C_DecryptVerifyUpdate(CK_SESSION_HANDLE session, CK_BYTE_PTR encrypted_part, CK_ULONG encrypted_part_len, CK_BYTE_PTR part, CK_ULONG_PTR part_len)
-{
-	(void)session;
-	(void)encrypted_part;
-	(void)encrypted_part_len;
-	(void)part;
-	(void)part_len;
-	return unsupported();
-}
-
-CK_RV C_GenerateKey(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_ATTRIBUTE_PTR templ, CK_ULONG count, CK_OBJECT_HANDLE *key)
-{
-	(void)session;
-	(void)mechanism;
-	(void)templ;
-	(void)count;
-	(void)key;
-	return unsupported();
-}
-
-CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_ATTRIBUTE_PTR public_key_template, CK_ULONG public_key_attribute_count, CK_ATTRIBUTE_PTR private_key_template, CK_ULONG private_key_attribute_count, CK_OBJECT_HANDLE *public_key, CK_OBJECT_HANDLE *private_key)
-{
-	(void)session;
-	(void)mechanism;
-	(void)public_key_template;
-	(void)public_key_attribute_count;
-	(void)private_key_template;
-	(void)private_key_attribute_count;
-	(void)public_key;
-	(void)private_key;
-	return unsupported();
-}
-
-CK_RV C_WrapKey(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_OBJECT_HANDLE wrapping_key, CK_OBJECT_HANDLE key, CK_BYTE_PTR wrapped_key, CK_ULONG_PTR wrapped_key_len)
-{
-	(void)session;
-	(void)mechanism;
-	(void)wrapping_key;
-	(void)key;
-	(void)wrapped_key;
-	(void)wrapped_key_len;
-	return unsupported();
-}
-
-CK_RV C_UnwrapKey(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_OBJECT_HANDLE unwrapping_key, CK_BYTE_PTR wrapped_key, CK_ULONG wrapped_key_len, CK_ATTRIBUTE_PTR templ, CK_ULONG attribute_count, CK_OBJECT_HANDLE *key)
-{
-	(void)session;
-	(void)mechanism;
-	(void)unwrapping_key;
-	(void)wrapped_key;
-	(void)wrapped_key_len;
-	(void)templ;
-	(void)attribute_count;
-	(void)key;
-	return unsupported();
-}
-
-CK_RV C_DeriveKey(CK_SESSION_HANDLE session, CK_MECHANISM_PTR mechanism, CK_OBJECT_HANDLE base_key, CK_ATTRIBUTE_PTR templ, CK_ULONG attribute_count, CK_OBJECT_HANDLE *key)
-{
-	(void)session;
-	(void)mechanism;
-	(void)base_key;
-	(void)templ;
-	(void)attribute_count;
-	(void)key;
-	return unsupported();
-}
-
-CK_RV C_SeedRandom(CK_SESSION_HANDLE session, CK_BYTE_PTR seed, CK_ULONG seed_len)
-{
-	(void)session;
-	(void)seed;
-	(void)seed_len;
-	return unsupported();
-}
-
-CK_RV C_GetFunctionStatus(CK_SESSION_HANDLE session)
-{
-	(void)session;
-	return unsupported();
-}
-
-CK_RV C_CancelFunction(CK_SESSION_HANDLE session)
-{
-	(void)session;
-	return unsupported();
-}
+/* In the order of the function list. */
+NOT_SUPPORTED_4(C_InitToken, CK_SLOT_ID, CK_UTF8CHAR_PTR, CK_ULONG, CK_UTF8CHAR_PTR)
+NOT_SUPPORTED_3(C_InitPIN, CK_SESSION_HANDLE, CK_UTF8CHAR_PTR, CK_ULONG)
+NOT_SUPPORTED_5(C_SetPIN, CK_SESSION_HANDLE, CK_UTF8CHAR_PTR, CK_ULONG, CK_UTF8CHAR_PTR, CK_ULONG)
+NOT_SUPPORTED_3(C_GetOperationState, CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG_PTR)
+NOT_SUPPORTED_5(C_SetOperationState, CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG, CK_OBJECT_HANDLE, CK_OBJECT_HANDLE)
+NOT_SUPPORTED_4(C_CreateObject, CK_SESSION_HANDLE, CK_ATTRIBUTE_PTR, CK_ULONG, CK_OBJECT_HANDLE_PTR)
+NOT_SUPPORTED_5(C_CopyObject, CK_SESSION_HANDLE, CK_OBJECT_HANDLE, CK_ATTRIBUTE_PTR, CK_ULONG, CK_OBJECT_HANDLE_PTR)
+NOT_SUPPORTED_2(C_DestroyObject, CK_SESSION_HANDLE, CK_OBJECT_HANDLE)
+NOT_SUPPORTED_3(C_GetObjectSize, CK_SESSION_HANDLE, CK_OBJECT_HANDLE, CK_ULONG_PTR)
+NOT_SUPPORTED_4(C_SetAttributeValue, CK_SESSION_HANDLE, CK_OBJECT_HANDLE, CK_ATTRIBUTE_PTR, CK_ULONG)
+NOT_SUPPORTED_3(C_EncryptInit, CK_SESSION_HANDLE, CK_MECHANISM_PTR, CK_OBJECT_HANDLE)
+NOT_SUPPORTED_5(C_Encrypt, CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR)
+NOT_SUPPORTED_5(C_EncryptUpdate, CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR)
+NOT_SUPPORTED_3(C_EncryptFinal, CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG_PTR)
+NOT_SUPPORTED_3(C_DecryptInit, CK_SESSION_HANDLE, CK_MECHANISM_PTR, CK_OBJECT_HANDLE)
+NOT_SUPPORTED_5(C_Decrypt, CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR)
+NOT_SUPPORTED_5(C_DecryptUpdate, CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR)
+NOT_SUPPORTED_3(C_DecryptFinal, CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG_PTR)
+NOT_SUPPORTED_2(C_DigestInit, CK_SESSION_HANDLE, CK_MECHANISM_PTR)
+NOT_SUPPORTED_5(C_Digest, CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR)
+NOT_SUPPORTED_3(C_DigestUpdate, CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG)
+NOT_SUPPORTED_2(C_DigestKey, CK_SESSION_HANDLE, CK_OBJECT_HANDLE)
+NOT_SUPPORTED_3(C_DigestFinal, CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG_PTR)
+NOT_SUPPORTED_3(C_SignRecoverInit, CK_SESSION_HANDLE, CK_MECHANISM_PTR, CK_OBJECT_HANDLE)
+NOT_SUPPORTED_5(C_SignRecover, CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR)
+NOT_SUPPORTED_3(C_VerifyInit, CK_SESSION_HANDLE, CK_MECHANISM_PTR, CK_OBJECT_HANDLE)
+NOT_SUPPORTED_5(C_Verify, CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG)
+NOT_SUPPORTED_3(C_VerifyUpdate, CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG)
+NOT_SUPPORTED_3(C_VerifyFinal, CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG)
+NOT_SUPPORTED_3(C_VerifyRecoverInit, CK_SESSION_HANDLE, CK_MECHANISM_PTR, CK_OBJECT_HANDLE)
+NOT_SUPPORTED_5(C_VerifyRecover, CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR)
+NOT_SUPPORTED_5(C_DigestEncryptUpdate, CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR)
+NOT_SUPPORTED_5(C_DecryptDigestUpdate, CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR)
+NOT_SUPPORTED_5(C_SignEncryptUpdate, CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR)
+NOT_SUPPORTED_5(C_DecryptVerifyUpdate, CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG, CK_BYTE_PTR, CK_ULONG_PTR)
+NOT_SUPPORTED_5(C_GenerateKey, CK_SESSION_HANDLE, CK_MECHANISM_PTR, CK_ATTRIBUTE_PTR, CK_ULONG, CK_OBJECT_HANDLE_PTR)
+NOT_SUPPORTED_8(C_GenerateKeyPair, CK_SESSION_HANDLE, CK_MECHANISM_PTR, CK_ATTRIBUTE_PTR, CK_ULONG, CK_ATTRIBUTE_PTR,
+		CK_ULONG, CK_OBJECT_HANDLE_PTR, CK_OBJECT_HANDLE_PTR)
+NOT_SUPPORTED_6(C_WrapKey, CK_SESSION_HANDLE, CK_MECHANISM_PTR, CK_OBJECT_HANDLE, CK_OBJECT_HANDLE, CK_BYTE_PTR,
+		CK_ULONG_PTR)
+NOT_SUPPORTED_8(C_UnwrapKey, CK_SESSION_HANDLE, CK_MECHANISM_PTR, CK_OBJECT_HANDLE, CK_BYTE_PTR, CK_ULONG,
+		CK_ATTRIBUTE_PTR, CK_ULONG, CK_OBJECT_HANDLE_PTR)
+NOT_SUPPORTED_6(C_DeriveKey, CK_SESSION_HANDLE, CK_MECHANISM_PTR, CK_OBJECT_HANDLE, CK_ATTRIBUTE_PTR, CK_ULONG,
+		CK_OBJECT_HANDLE_PTR)
+NOT_SUPPORTED_3(C_SeedRandom, CK_SESSION_HANDLE, CK_BYTE_PTR, CK_ULONG)
+NOT_SUPPORTED_1(C_GetFunctionStatus, CK_SESSION_HANDLE)
+NOT_SUPPORTED_1(C_CancelFunction, CK_SESSION_HANDLE)
 
 /* ---- function list ------------------------------------------------------ */
 
