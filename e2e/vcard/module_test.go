@@ -13,6 +13,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"os"
@@ -27,6 +28,35 @@ import (
 	"github.com/openidentityagent/oia/e2e/testpki"
 	"github.com/openidentityagent/oia/e2e/vcard"
 )
+
+// TestModule_ExportsOnlyPKCS11 checks that the module's files share their
+// helpers among themselves only: a helper exported from the module could
+// meet a function of the same name in the loading process (glibc has a
+// warn), and one of them would be called in place of the other.
+func TestModule_ExportsOnlyPKCS11(t *testing.T) {
+	f, err := elf.Open(vcard.ModulePath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := f.DynamicSymbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, s := range syms {
+		if s.Section == elf.SHN_UNDEF || elf.ST_BIND(s.Info) == elf.STB_LOCAL {
+			continue // imported, or not visible outside the module
+		}
+		if !strings.HasPrefix(s.Name, "C_") {
+			t.Errorf("the module exports %s; declare it in vcard.h, whose declarations are hidden", s.Name)
+		}
+		n++
+	}
+	if n != 68 {
+		t.Errorf("the module exports %d symbols; want the 68 functions of PKCS#11 v2.40", n)
+	}
+}
 
 func TestModule_InfoAndObjects(t *testing.T) {
 	card := newCard(t, vcard.InitOptions{Label: "NHS TEST CARD"})
