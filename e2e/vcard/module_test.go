@@ -666,6 +666,31 @@ func TestModule_NoCardDir(t *testing.T) {
 	wantRV(t, "GetTokenInfo", err, pkcs11.CKR_TOKEN_NOT_PRESENT)
 }
 
+// TestModule_ReinitializeFollowsDir checks what a process that drives
+// several cards in turn relies on (host/card's TestVCard gives each case its
+// own): C_Initialize after C_Finalize reads OIA_VCARD_DIR again, and nothing
+// of the old card survives.
+func TestModule_ReinitializeFollowsDir(t *testing.T) {
+	first, second := newCard(t, vcard.InitOptions{}), newCard(t, vcard.InitOptions{})
+	p := module(t, first)
+	old := session(t, p)
+	wantRV(t, "Login on the first card", p.Login(old, pkcs11.CKU_USER, testPIN), pkcs11.CKR_OK)
+	wantRV(t, "Finalize", p.Finalize(), pkcs11.CKR_OK)
+	t.Setenv(vcard.EnvDir, second.Dir())
+	wantRV(t, "Initialize on the second card", p.Initialize(), pkcs11.CKR_OK)
+
+	ti, err := p.GetTokenInfo(slot(t, p))
+	if want := status(t, second).Serial; err != nil || ti.SerialNumber != want {
+		t.Fatalf("token serial %q (%v); want the second card's %q", ti.SerialNumber, err, want)
+	}
+	_, err = p.GetSessionInfo(old)
+	wantRV(t, "GetSessionInfo on the first card's session", err, pkcs11.CKR_SESSION_HANDLE_INVALID)
+	info, err := p.GetSessionInfo(session(t, p))
+	if err != nil || info.State != pkcs11.CKS_RO_PUBLIC_SESSION {
+		t.Fatalf("session state %d (%v); want a public session: the login was on the first card", info.State, err)
+	}
+}
+
 func TestModule_WriteProtected(t *testing.T) {
 	card := newCard(t, vcard.InitOptions{WriteProtected: true})
 	p := module(t, card)

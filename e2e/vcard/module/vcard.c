@@ -8,8 +8,9 @@
  * can be removed, inserted and swapped while the module is loaded, and a PIN
  * pad reader can be simulated. SoftHSM2 can do none of these.
  *
- * The card lives in a directory named by $OIA_VCARD_DIR, read at
- * C_Initialize, and is driven from outside by the `oia-vcard` command (Go
+ * The card lives in a directory named by $OIA_VCARD_DIR, read at every
+ * C_Initialize (so after C_Finalize a process can move to another card),
+ * and is driven from outside by the `oia-vcard` command (Go
  * package github.com/openidentityagent/oia/e2e/vcard). Files in it:
  *
  *   state     key=value lines (see docs/vcard.md): presence, passcode,
