@@ -12,6 +12,17 @@ CK_RV check_slot(CK_SLOT_ID slot)
 	return slot == SLOT_ID ? CKR_OK : CKR_SLOT_ID_INVALID;
 }
 
+/* check_token is the prologue of the calls about the token in a slot: the
+ * slot must exist, out (where the answer goes) be given, and a card be in. */
+static CK_RV check_token(CK_SLOT_ID slot, const void *out)
+{
+	if (check_slot(slot) != CKR_OK)
+		return CKR_SLOT_ID_INVALID;
+	if (out == NULL)
+		return CKR_ARGUMENTS_BAD;
+	return st.present ? CKR_OK : CKR_TOKEN_NOT_PRESENT;
+}
+
 CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList, CK_ULONG_PTR pulCount)
 {
 	ENTER("C_GetSlotList");
@@ -56,16 +67,8 @@ CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 {
 	ENTER("C_GetTokenInfo");
-	if ((rv = check_slot(slotID)) != CKR_OK)
+	if ((rv = check_token(slotID, pInfo)) != CKR_OK)
 		goto out;
-	if (pInfo == NULL) {
-		rv = CKR_ARGUMENTS_BAD;
-		goto out;
-	}
-	if (!st.present) {
-		rv = CKR_TOKEN_NOT_PRESENT;
-		goto out;
-	}
 	memset(pInfo, 0, sizeof *pInfo);
 	pad(pInfo->label, sizeof pInfo->label, st.label);
 	pad(pInfo->manufacturerID, sizeof pInfo->manufacturerID, MANUFACTURER);
@@ -114,16 +117,8 @@ int mechanism_ok(CK_MECHANISM_TYPE m)
 CK_RV C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList, CK_ULONG_PTR pulCount)
 {
 	ENTER("C_GetMechanismList");
-	if ((rv = check_slot(slotID)) != CKR_OK)
+	if ((rv = check_token(slotID, pulCount)) != CKR_OK)
 		goto out;
-	if (pulCount == NULL) {
-		rv = CKR_ARGUMENTS_BAD;
-		goto out;
-	}
-	if (!st.present) {
-		rv = CKR_TOKEN_NOT_PRESENT;
-		goto out;
-	}
 	if (pMechanismList == NULL) {
 		*pulCount = NMECH;
 		goto out;
@@ -141,16 +136,8 @@ CK_RV C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList
 CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR pInfo)
 {
 	ENTER("C_GetMechanismInfo");
-	if ((rv = check_slot(slotID)) != CKR_OK)
+	if ((rv = check_token(slotID, pInfo)) != CKR_OK)
 		goto out;
-	if (pInfo == NULL) {
-		rv = CKR_ARGUMENTS_BAD;
-		goto out;
-	}
-	if (!st.present) {
-		rv = CKR_TOKEN_NOT_PRESENT;
-		goto out;
-	}
 	if (!mechanism_ok(type)) {
 		rv = CKR_MECHANISM_INVALID;
 		goto out;
@@ -166,10 +153,7 @@ CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pRese
 	(void)pSlot;
 	if (pReserved != NULL)
 		return CKR_ARGUMENTS_BAD;
-	pthread_mutex_lock(&mu);
-	int ok = initialized;
-	pthread_mutex_unlock(&mu);
-	if (!ok)
+	if (!is_initialized())
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
 	/* As SoftHSM2 and p11-kit: no events; the host polls the slot. */
 	return (flags & CKF_DONT_BLOCK) ? CKR_NO_EVENT : CKR_FUNCTION_NOT_SUPPORTED;

@@ -89,6 +89,16 @@ void pad(CK_UTF8CHAR *dst, size_t n, const char *src)
 	memcpy(dst, src, l < n ? l : n);
 }
 
+/* is_initialized tells, under mu, whether C_Initialize has been called (for
+ * the calls that need no refresh). */
+int is_initialized(void)
+{
+	pthread_mutex_lock(&mu);
+	int ok = initialized;
+	pthread_mutex_unlock(&mu);
+	return ok;
+}
+
 /* begin is the common prologue of every call that touches the token. */
 CK_RV begin(const char *fn)
 {
@@ -178,10 +188,7 @@ CK_RV C_GetInfo(CK_INFO_PTR pInfo)
 {
 	if (pInfo == NULL)
 		return CKR_ARGUMENTS_BAD;
-	pthread_mutex_lock(&mu);
-	int ok = initialized;
-	pthread_mutex_unlock(&mu);
-	if (!ok)
+	if (!is_initialized())
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
 	memset(pInfo, 0, sizeof *pInfo);
 	pInfo->cryptokiVersion.major = 2;

@@ -143,6 +143,7 @@ extern unsigned warned;
 
 void warn_once(unsigned what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void pad(CK_UTF8CHAR *dst, size_t n, const char *src);
+int is_initialized(void);
 CK_RV begin(const char *fn);
 
 /* ---- state.c ------------------------------------------------------------ */
