@@ -26,11 +26,25 @@ const LibName = "liboia-vcard.so"
 // build/lib); [ModulePath] uses it instead of compiling.
 const EnvLib = "OIA_LIB"
 
-// source is the module's C source and the PKCS#11 header it needs, so that
-// the module can be built from the Go package alone.
+// source is the module's C source (every .c file is compiled into the
+// module), its internal header and the PKCS#11 header, so that the module
+// can be built from the Go package alone.
 //
-//go:embed module/vcard.c module/pkcs11.h
+//go:embed module/*.c module/*.h
 var source embed.FS
+
+// sourceFiles returns the names of the files in module/, sorted.
+func sourceFiles() ([]string, error) {
+	ents, err := fs.ReadDir(source, "module")
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = e.Name()
+	}
+	return names, nil
+}
 
 // CFlags and LDLibs are how the module is compiled and linked; mk/vcard.mk
 // builds it through [Build], so there is one definition.
@@ -52,7 +66,12 @@ func Build(ctx context.Context, dir string) (string, error) {
 		return "", err
 	}
 	defer os.RemoveAll(src)
-	for _, name := range []string{"vcard.c", "pkcs11.h"} {
+	names, err := sourceFiles()
+	if err != nil {
+		return "", err
+	}
+	var cfiles []string
+	for _, name := range names {
 		b, err := fs.ReadFile(source, "module/"+name)
 		if err != nil {
 			return "", err
@@ -60,13 +79,17 @@ func Build(ctx context.Context, dir string) (string, error) {
 		if err := os.WriteFile(filepath.Join(src, name), b, 0o644); err != nil {
 			return "", err
 		}
+		if strings.HasSuffix(name, ".c") {
+			cfiles = append(cfiles, filepath.Join(src, name))
+		}
 	}
 	cc := os.Getenv("CC")
 	if cc == "" {
 		cc = "gcc"
 	}
 	tmp := filepath.Join(src, LibName)
-	args := append(append(append([]string{}, CFlags...), "-o", tmp, filepath.Join(src, "vcard.c")), LDLibs...)
+	args := append(append([]string{}, CFlags...), "-o", tmp)
+	args = append(append(args, cfiles...), LDLibs...)
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, cc, args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -84,8 +107,10 @@ func Build(ctx context.Context, dir string) (string, error) {
 // sourceHash identifies the module's source and flags, naming the cache.
 func sourceHash() string {
 	h := sha256.New()
-	for _, name := range []string{"module/vcard.c", "module/pkcs11.h"} {
-		b, _ := fs.ReadFile(source, name)
+	names, _ := sourceFiles()
+	for _, name := range names {
+		b, _ := fs.ReadFile(source, "module/"+name)
+		fmt.Fprintf(h, "%s %d\n", name, len(b))
 		h.Write(b)
 	}
 	fmt.Fprint(h, CFlags, LDLibs, os.Getenv("CC"))

@@ -13,6 +13,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"os"
@@ -27,6 +28,35 @@ import (
 	"github.com/openidentityagent/oia/e2e/testpki"
 	"github.com/openidentityagent/oia/e2e/vcard"
 )
+
+// TestModule_ExportsOnlyPKCS11 checks that the module's files share their
+// helpers among themselves only: a helper exported from the module could
+// meet a function of the same name in the loading process (glibc has a
+// warn), and one of them would be called in place of the other.
+func TestModule_ExportsOnlyPKCS11(t *testing.T) {
+	f, err := elf.Open(vcard.ModulePath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := f.DynamicSymbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, s := range syms {
+		if s.Section == elf.SHN_UNDEF || elf.ST_BIND(s.Info) == elf.STB_LOCAL {
+			continue // imported, or not visible outside the module
+		}
+		if !strings.HasPrefix(s.Name, "C_") {
+			t.Errorf("the module exports %s; declare it in vcard.h, whose declarations are hidden", s.Name)
+		}
+		n++
+	}
+	if n != 68 {
+		t.Errorf("the module exports %d symbols; want the 68 functions of PKCS#11 v2.40", n)
+	}
+}
 
 func TestModule_InfoAndObjects(t *testing.T) {
 	card := newCard(t, vcard.InitOptions{Label: "NHS TEST CARD"})
@@ -634,6 +664,31 @@ func TestModule_NoCardDir(t *testing.T) {
 	}
 	_, err = p.GetTokenInfo(0)
 	wantRV(t, "GetTokenInfo", err, pkcs11.CKR_TOKEN_NOT_PRESENT)
+}
+
+// TestModule_ReinitializeFollowsDir checks what a process that drives
+// several cards in turn relies on (host/card's TestVCard gives each case its
+// own): C_Initialize after C_Finalize reads OIA_VCARD_DIR again, and nothing
+// of the old card survives.
+func TestModule_ReinitializeFollowsDir(t *testing.T) {
+	first, second := newCard(t, vcard.InitOptions{}), newCard(t, vcard.InitOptions{})
+	p := module(t, first)
+	old := session(t, p)
+	wantRV(t, "Login on the first card", p.Login(old, pkcs11.CKU_USER, testPIN), pkcs11.CKR_OK)
+	wantRV(t, "Finalize", p.Finalize(), pkcs11.CKR_OK)
+	t.Setenv(vcard.EnvDir, second.Dir())
+	wantRV(t, "Initialize on the second card", p.Initialize(), pkcs11.CKR_OK)
+
+	ti, err := p.GetTokenInfo(slot(t, p))
+	if want := status(t, second).Serial; err != nil || ti.SerialNumber != want {
+		t.Fatalf("token serial %q (%v); want the second card's %q", ti.SerialNumber, err, want)
+	}
+	_, err = p.GetSessionInfo(old)
+	wantRV(t, "GetSessionInfo on the first card's session", err, pkcs11.CKR_SESSION_HANDLE_INVALID)
+	info, err := p.GetSessionInfo(session(t, p))
+	if err != nil || info.State != pkcs11.CKS_RO_PUBLIC_SESSION {
+		t.Fatalf("session state %d (%v); want a public session: the login was on the first card", info.State, err)
+	}
 }
 
 func TestModule_WriteProtected(t *testing.T) {

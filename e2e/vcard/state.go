@@ -27,7 +27,7 @@ const (
 // maxStateBytes bounds the state file; the module refuses bigger ones too.
 const maxStateBytes = 16 << 10
 
-// Keys of the state file. The module (module/vcard.c) reads these names and
+// Keys of the state file. The module (module/state.c) reads these names and
 // writes back the ones it changes; keep the two in step.
 const (
 	kVersion         = "version"

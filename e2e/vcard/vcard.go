@@ -8,10 +8,11 @@
 // none of these.
 //
 // A card is a directory: the module finds it through the environment
-// variable OIA_VCARD_DIR ([EnvDir]), read at C_Initialize. [Init] makes one,
-// with a user certificate from the test PKI (package testpki); [Open] opens
-// one; the [Card] methods change it, and the module sees each change at its
-// next call. The command oia-vcard is a thin shell over this package.
+// variable OIA_VCARD_DIR ([EnvDir]), read at every C_Initialize. [Init]
+// makes one, with a user certificate from the test PKI (package testpki);
+// [Open] opens one; the [Card] methods change it, and the module sees each
+// change at its next call. The command oia-vcard is a thin shell over this
+// package.
 //
 // # Tests
 //
@@ -24,8 +25,11 @@
 //	p := pkcs11.New(vcard.ModulePath(t))
 //
 // The module is loaded once per process (dlopen), so one process drives one
-// card at a time: finalize the module before pointing OIA_VCARD_DIR at
-// another card.
+// card at a time. To move to another card, finalize the module, point
+// OIA_VCARD_DIR at the other card and initialize it again: C_Initialize reads
+// the variable afresh and C_Finalize forgets the old card's sessions and
+// login. Tests that give each case a card of its own do this (host/card's
+// TestVCard).
 //
 // # Concurrency
 //

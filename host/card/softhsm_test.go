@@ -18,6 +18,7 @@ import (
 
 	"github.com/openidentityagent/oia/e2e/softhsm"
 	"github.com/openidentityagent/oia/e2e/testpki"
+	"github.com/openidentityagent/oia/e2e/vcard"
 	"github.com/openidentityagent/oia/host/cms"
 	"github.com/openidentityagent/oia/host/protocol"
 )
@@ -32,6 +33,7 @@ var fx struct {
 	alice  *softhsm.Card // a normal card
 	bob    *softhsm.Card // for wrong passcodes
 	carol  *testpki.User // for cards made during a test
+	holder *testpki.User // on every virtual card of TestVCard
 	remote *softhsm.Card // behind the p11-kit server
 	server *softhsm.Server
 	chain  string // PEM file: root then issuing
@@ -122,7 +124,7 @@ func setupFixture(tmp string) error {
 		return err
 	}
 	os.Setenv("SOFTHSM2_CONF", d.Conf)
-	if err := setupVCard(tmp); err != nil {
+	if fx.holder, err = fx.pki.IssueUser(vcard.DefaultUID, vcard.DefaultName); err != nil {
 		return err
 	}
 	if fx.server, err = softhsm.NewServer(d, fx.remote.Label); err != nil {
