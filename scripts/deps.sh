@@ -16,6 +16,7 @@ BUILD=(
 )
 CARDS=(
 	softhsm2 opensc p11-kit p11-kit-modules gnutls-bin   # real PKCS#11 modules and tools
+	opensc-pkcs11 pcscd vsmartcard-vpcd iproute2         # the real card stack with the virtual PIV card (e2e/pivcard)
 	openssl                                # verifies what the host signs
 )
 BROWSERS=(
