@@ -3,7 +3,7 @@
 
 // Command oia-pivcard runs the virtual PIV smartcard (package
 // e2e/pivcard) behind a private pcscd, for OpenSC and anything else that
-// speaks PC/SC. See docs/card.md, "The virtual PIV card".
+// speaks PC/SC. See docs/card.md, "The real card stack in tests".
 //
 // Usage:
 //
