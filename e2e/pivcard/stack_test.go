@@ -5,8 +5,6 @@ package pivcard_test
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -14,7 +12,6 @@ import (
 	"time"
 
 	"github.com/openidentityagent/oia/e2e/pivcard"
-	"github.com/openidentityagent/oia/e2e/rig"
 	"github.com/openidentityagent/oia/e2e/testpki"
 )
 
@@ -36,31 +33,6 @@ func newCard(t *testing.T, uid string) *pivcard.Card {
 		t.Fatal(err)
 	}
 	return c
-}
-
-// startStack starts a private pcscd with the virtual reader, or skips.
-func startStack(t *testing.T) *pivcard.Stack {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	relay, err := rig.Binary("oia-pivcard")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := pivcard.Start(ctx, relay)
-	if errors.Is(err, pivcard.ErrUnavailable) {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("pcscd log:\n%s", s.Log())
-		}
-		s.Close()
-	})
-	return s
 }
 
 // pkcs11Tool runs OpenSC's pkcs11-tool against the stack.
@@ -93,7 +65,7 @@ func waitToken(t *testing.T, s *pivcard.Stack) string {
 // TestPKCS11ToolTest is OpenSC's own self-test of a token, with login,
 // through pcscd and OpenSC's PIV driver.
 func TestPKCS11ToolTest(t *testing.T) {
-	s := startStack(t)
+	s := pivcard.StartTest(t)
 	c := newCard(t, "555000111222")
 	var trace bytes.Buffer
 	s.Reader.Trace(&trace)

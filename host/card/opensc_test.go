@@ -4,60 +4,31 @@
 package card
 
 import (
-	"context"
 	"crypto"
-	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/openidentityagent/oia/e2e/pivcard"
-	"github.com/openidentityagent/oia/e2e/rig"
 	"github.com/openidentityagent/oia/host/cms"
 	"github.com/openidentityagent/oia/host/protocol"
 )
 
 // startPIV starts the real card stack (a private pcscd, vpcd and the
 // virtual PIV card, e2e/pivcard) for OpenSC in this process, with a card
-// for uid inserted. libpcsclite reads the socket name once per process, so
-// one test of this package uses it.
+// for uid made (not yet inserted). libpcsclite reads the socket name once
+// per process, so one test of this package uses it.
 func startPIV(t *testing.T, uid string) (*pivcard.Stack, *pivcard.Card) {
 	t.Helper()
 	if fx.skip != "" {
 		t.Skip(fx.skip)
 	}
-	relay, err := rig.Binary("oia-pivcard")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	s, err := pivcard.Start(ctx, relay)
-	if errors.Is(err, pivcard.ErrUnavailable) {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("pcscd:\n%s", s.Log())
-		}
-		s.Close()
-	})
+	s := pivcard.StartTest(t)
 	for _, kv := range s.Env() {
-		k, v, _ := cut(kv)
+		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
 	return s, newPIVCard(t, uid)
-}
-
-func cut(kv string) (string, string, bool) {
-	for i := range kv {
-		if kv[i] == '=' {
-			return kv[:i], kv[i+1:], true
-		}
-	}
-	return kv, "", false
 }
 
 func newPIVCard(t *testing.T, uid string) *pivcard.Card {
