@@ -84,8 +84,8 @@ lint: deps $(LINT_DEPS)
 # in every `go test` anyway. `go test -list` names the targets, package by
 # package, so a new one is fuzzed without being listed here.
 fuzz: deps
-	@set -e; $(GO) test -run='^$$' -list='^Fuzz' ./... | \
-		awk '/^Fuzz/ { t[n++] = $$1 } /^ok / { for (i = 0; i < n; i++) print $$2, t[i]; n = 0 }' | \
+	@set -eo pipefail; $(GO) test -run='^$$' -list='^Fuzz' ./... | \
+		awk '/^Fuzz/ { t[n++] = $$1 } /^ok / { for (i = 0; i < n; i++) print $$2, t[i] } /^(ok|FAIL|\?) / { n = 0 }' | \
 		while read -r pkg t; do \
 			echo "fuzz $$pkg $$t for $(FUZZTIME)"; \
 			$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg; \

@@ -96,13 +96,13 @@ const (
 	SWNoPrecise        = 0x6F00
 )
 
-// Record is one APDU the card received and its answer, for tests and
-// `make bench`. The data of a VERIFY (the passcode) is never kept.
+// Record is one APDU the card received and its answer, for tests. The
+// data of a command that carries a passcode or PUK is never kept.
 type Record struct {
 	// Seq counts APDUs from 1 over the reader's life.
 	Seq int
-	// Command is the APDU as received, with VERIFY data replaced by its
-	// length.
+	// Command is the APDU as received; for VERIFY, CHANGE REFERENCE DATA
+	// and RESET RETRY COUNTER only the header and Lc (the data's length).
 	Command []byte
 	// SW is the status word answered.
 	SW uint16
@@ -123,11 +123,12 @@ func (r Record) String() string {
 	return fmt.Sprintf("%4d > %s < %d bytes %04X", r.Seq, hex.EncodeToString(r.Command), r.RespLen, r.SW)
 }
 
-// redact returns cmd with the data of a VERIFY removed: only its header
-// and the length stay.
+// redact returns cmd with the data of the commands that carry a passcode
+// or PUK removed (VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER): only
+// the header and Lc stay.
 func redact(cmd []byte) []byte {
-	if len(cmd) > 5 && cmd[1] == insVerify {
-		return append(append([]byte{}, cmd[:5]...), []byte("<pin>")...)
+	if len(cmd) > 5 && (cmd[1] == insVerify || cmd[1] == 0x24 || cmd[1] == 0x2C) {
+		return append([]byte{}, cmd[:5]...)
 	}
 	return append([]byte{}, cmd...)
 }

@@ -44,7 +44,7 @@ var AID = []byte{0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x01, 0x0
 // ATR is the card's answer to reset: T=1, with the PIV AID in the
 // historical bytes (compact-TLV tag F), from which OpenSC's PIV driver
 // recognises a PIV card without a vendor quirk list
-// (card-piv.c, piv_match_card_continued: SC_CARD_TYPE_PIV_II_HIST).
+// (OpenSC src/libopensc/card-piv.c, piv_match_card_continued: SC_CARD_TYPE_PIV_II_HIST).
 var ATR = func() []byte {
 	hist := append([]byte{0x80, 0xF9}, AID[:9]...)
 	atr := append([]byte{0x3B, 0x80 | byte(len(hist)), 0x80, 0x01}, hist...)

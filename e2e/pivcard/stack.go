@@ -22,9 +22,18 @@ import (
 var (
 	PCSCD        = "/usr/sbin/pcscd"
 	VPCDDriver   = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
-	OpenSCModule = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
+	OpenSCModule = openSCModule()
 	PKCS11Tool   = "/usr/bin/pkcs11-tool"
 )
+
+// openSCModule finds OpenSC's module in Debian's multiarch library folder
+// (x86_64-linux-gnu, aarch64-linux-gnu, ...).
+func openSCModule() string {
+	if m, _ := filepath.Glob("/usr/lib/*-linux-gnu*/opensc-pkcs11.so"); len(m) > 0 {
+		return m[0]
+	}
+	return "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so" // named in the hint when missing
+}
 
 // ErrUnavailable wraps every reason the stack cannot start on this
 // machine (a package missing, no mount namespace); tests skip on it.
@@ -42,7 +51,7 @@ const VPCDPort = 0x8C7B
 // Isolation: pcscd 1.9.9 always serves /run/pcscd/pcscd.comm (it does not
 // read PCSCLITE_CSOCK_NAME; only the client library does), and vpcd binds
 // its port on every interface (its "reversed" mode, which would connect
-// out instead, crashes pcscd on reconnection in Debian's 0.8: vpcd.c
+// out instead, crashes pcscd on reconnection in Debian's 0.8: vsmartcard virtualsmartcard/src/vpcd/vpcd.c
 // vicc_connect tests server_sock against 0, not INVALID_SOCKET). So pcscd
 // runs under unshare(1) in its own mount and network namespaces (and a
 // user namespace when not root): a private directory is mounted over /run,
@@ -54,6 +63,8 @@ const VPCDPort = 0x8C7B
 // PCSCLITE_CSOCK_NAME. Nothing is shared with another stack or a
 // developer's pcscd, so stacks need no lock and may run in parallel.
 type Stack struct {
+	// Reader is the card side of the virtual reader: insert, remove and
+	// swap cards there.
 	Reader *Reader
 	// Dir holds the configuration, the socket and pcscd's log.
 	Dir string

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/openidentityagent/oia/e2e/pivcard"
+	"github.com/openidentityagent/oia/e2e/pivcard/pivcardtest"
 	"github.com/openidentityagent/oia/e2e/testpki"
 )
 
@@ -65,7 +66,7 @@ func waitToken(t *testing.T, s *pivcard.Stack) string {
 // TestPKCS11ToolTest is OpenSC's own self-test of a token, with login,
 // through pcscd and OpenSC's PIV driver.
 func TestPKCS11ToolTest(t *testing.T) {
-	s := pivcard.StartTest(t)
+	s := pivcardtest.Start(t)
 	c := newCard(t, "555000111222")
 	var trace bytes.Buffer
 	s.Reader.Trace(&trace)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/openidentityagent/oia/e2e/pivcard"
+	"github.com/openidentityagent/oia/e2e/pivcard/pivcardtest"
 	"github.com/openidentityagent/oia/host/cms"
 	"github.com/openidentityagent/oia/host/protocol"
 )
@@ -23,7 +24,7 @@ func startPIV(t *testing.T, uid string) (*pivcard.Stack, *pivcard.Card) {
 	if fx.skip != "" {
 		t.Skip(fx.skip)
 	}
-	s := pivcard.StartTest(t)
+	s := pivcardtest.Start(t)
 	for _, kv := range s.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)

@@ -173,14 +173,15 @@ func (s *Session) Login(pin string) error {
 	if code == protocol.CodeCardRemoved {
 		return err
 	}
-	if code == protocol.CodePINIncorrect && !after.Locked && after.AttemptsLeft >= before.AttemptsLeft && before.AttemptsLeft > 1 {
-		// The card counted the attempt, but the flags did not move:
+	if code == protocol.CodePINIncorrect && serr == nil && before.AttemptsLeft == 3 && after.AttemptsLeft == 3 {
+		// The card counted the attempt, but no counter flag came up:
 		// OpenSC sets CKF_USER_PIN_COUNT_LOW only when it knows the card's
 		// maximum, which a PIV card does not report (it still sets
 		// FINAL_TRY and LOCKED from the card's 63Cx). The attempt this
-		// call made used one.
-		after.AttemptsLeft = before.AttemptsLeft - 1
-		after.FinalTry = after.AttemptsLeft == 1
+		// call made used one. Only from "no flag": a module whose
+		// COUNT_LOW stays up after each failure (SoftHSM) must not be
+		// counted down past what its flags say.
+		after.AttemptsLeft = 2
 	}
 	var cause error = err
 	if pe, ok := err.(*protocol.Error); ok {

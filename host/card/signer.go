@@ -64,9 +64,8 @@ var (
 // key has the certificate's CKA_ID (or the session is not logged in, when
 // the card hides private objects), CARD_AMBIGUOUS when several do.
 //
-// It returns the [crypto.Signer] that callers (host/cms, host/login's
-// CardSession) consume; its dynamic type is *[Signer], a
-// [crypto.MessageSigner].
+// It returns a [crypto.Signer], what signing code takes; its dynamic type
+// is *[Signer], a [crypto.MessageSigner].
 func (s *Session) Signer() (crypto.Signer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -338,6 +338,13 @@ func TestSoftHSM_WrongPIN(t *testing.T) {
 	if st, _ := s.PINStatus(); st.AttemptsLeft != 2 {
 		t.Errorf("PINStatus %+v, want 2 attempts left", st)
 	}
+	// SoftHSM keeps COUNT_LOW up and never locks: the host must not count
+	// down on its own past what the flags say (the inference for OpenSC's
+	// PIV driver starts only from no flag at all).
+	err = s.Login("999999")
+	if st, _ := PINStatusOf(err); st.AttemptsLeft != 2 || st.FinalTry {
+		t.Errorf("status after a second wrong passcode %+v, want 2 attempts left, not the final try", st)
+	}
 	if err := s.Login(pin); err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@
 // # States
 //
 // The states are those of docs/protocol.md §5, named by [protocol.State].
-// docs/state-machine.dot, made by `make docs` from the machine itself, shows
+// docs/state-machine.dot, drawn by `make docs` from the transition table the machine is built from, shows
 // every transition.
 //
 // # Files
