@@ -25,15 +25,7 @@ func newCard(t *testing.T, uid string) *pivcard.Card {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := pki.IssueUser(uid, "Test User")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := pivcard.New(u.Cert, u.Key, pin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return pivcardtest.NewCard(t, pki, uid, pin)
 }
 
 // pkcs11Tool runs OpenSC's pkcs11-tool against the stack.

@@ -34,15 +34,7 @@ func startPIV(t *testing.T, uid string) (*pivcard.Stack, *pivcard.Card) {
 
 func newPIVCard(t *testing.T, uid string) *pivcard.Card {
 	t.Helper()
-	u, err := fx.pki.IssueUser(uid, "PIV user")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := pivcard.New(u.Cert, u.Key, pin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return pivcardtest.NewCard(t, fx.pki, uid, pin)
 }
 
 // pollUntil polls w until it reports an event, for up to 10 s (pcscd

@@ -14,6 +14,7 @@ import (
 
 	"github.com/openidentityagent/oia/e2e/pivcard"
 	"github.com/openidentityagent/oia/e2e/rig"
+	"github.com/openidentityagent/oia/e2e/testpki"
 )
 
 // Start starts a stack for a test, with the relay command built (or found
@@ -45,4 +46,18 @@ func Start(tb testing.TB) *pivcard.Stack {
 		s.Close()
 	})
 	return s
+}
+
+// NewCard makes a PIV card for a new user uid of pki, holding pin.
+func NewCard(tb testing.TB, pki *testpki.PKI, uid, pin string) *pivcard.Card {
+	tb.Helper()
+	u, err := pki.IssueUser(uid, "PIV user")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c, err := pivcard.New(u.Cert, u.Key, pin)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
 }
