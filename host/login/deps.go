@@ -13,8 +13,9 @@ import (
 )
 
 // CardSession is an open session on one card: what the machine needs of
-// host/card. Its calls may block on card I/O or a PIN pad, so the machine
-// makes them only from worker goroutines, one flow at a time.
+// host/card's *Session. Its calls may block on card I/O or a PIN pad, so the
+// machine makes them only from worker goroutines, one flow at a time; Stale
+// alone asks the card nothing and is called from the machine's goroutine.
 type CardSession interface {
 	Identity() (card.Identity, error)
 	PINStatus() (card.PINStatus, error)
@@ -25,13 +26,10 @@ type CardSession interface {
 	Signer() (crypto.Signer, error)
 	Logout() error
 	Close() error
-}
-
-// StaleSession is a [CardSession] that can tell, without a card command,
-// that it died under a card still in the reader (its module was
-// re-initialised after losing its device). The machine then reads the card
-// again before it asks for a passcode, rather than after.
-type StaleSession interface {
+	// Stale reports, without a card command, that the session died under
+	// a card still in the reader (its module was re-initialised after
+	// losing its device). The machine then reads the card again before it
+	// asks for a passcode, rather than after.
 	Stale() bool
 }
 

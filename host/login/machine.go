@@ -313,7 +313,7 @@ func (m *Machine) report(flow int, f func()) {
 // dropStale forgets a session that died under a card still seen, so that
 // the card is read again (probe) before a passcode is asked for.
 func (m *Machine) dropStale() {
-	if st, ok := m.sess.(StaleSession); ok && st.Stale() {
+	if m.sess != nil && m.sess.Stale() {
 		m.deps.Log.Info("the card's session ended with its module's re-initialisation: reading the card again")
 		m.closeSession()
 	}

@@ -50,7 +50,7 @@ type fakeCard struct {
 	// minLen and maxLen are the passcode length the card takes; 0: any.
 	minLen, maxLen int
 	// stale makes the open session report that its module was
-	// re-initialised (StaleSession), until the card is opened again.
+	// re-initialised (CardSession.Stale), until the card is opened again.
 	stale bool
 	mu    sync.Mutex
 }
