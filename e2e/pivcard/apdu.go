@@ -35,28 +35,19 @@ func ParseCommand(b []byte) (Command, error) {
 	switch {
 	case len(body) == 0: // case 1
 	case len(body) == 1: // case 2 short
-		c.Ne = int(body[0])
-		if c.Ne == 0 {
-			c.Ne = 256
-		}
+		c.Ne = ne(body)
 	case body[0] != 0: // case 3 or 4 short
 		lc := int(body[0])
 		switch len(body) {
 		case 1 + lc:
 		case 2 + lc:
-			c.Ne = int(body[1+lc])
-			if c.Ne == 0 {
-				c.Ne = 256
-			}
+			c.Ne = ne(body[1+lc:])
 		default:
 			return Command{}, errBadAPDU
 		}
 		c.Data = body[1 : 1+lc]
 	case len(body) == 3: // case 2 extended
-		c.Ne = int(body[1])<<8 | int(body[2])
-		if c.Ne == 0 {
-			c.Ne = 65536
-		}
+		c.Ne = ne(body[1:])
 	default: // case 3 or 4 extended
 		if len(body) < 3 {
 			return Command{}, errBadAPDU
@@ -68,16 +59,26 @@ func ParseCommand(b []byte) (Command, error) {
 		switch len(body) {
 		case 3 + lc:
 		case 5 + lc:
-			c.Ne = int(body[3+lc])<<8 | int(body[4+lc])
-			if c.Ne == 0 {
-				c.Ne = 65536
-			}
+			c.Ne = ne(body[3+lc:])
 		default:
 			return Command{}, errBadAPDU
 		}
 		c.Data = body[3 : 3+lc]
 	}
 	return c, nil
+}
+
+// ne decodes an Le field of one byte (00 means 256) or two (0000 means
+// 65536).
+func ne(le []byte) int {
+	n := 0
+	for _, b := range le {
+		n = n<<8 | int(b)
+	}
+	if n == 0 {
+		return 1 << (8 * len(le))
+	}
+	return n
 }
 
 // Status words the card answers with (SP 800-73-4 Part 2, ISO 7816-4).

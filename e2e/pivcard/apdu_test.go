@@ -35,3 +35,44 @@ func TestRedact(t *testing.T) {
 		})
 	}
 }
+
+// TestParseCommand covers the four ISO 7816-4 cases in short and extended
+// form, and the malformed lengths.
+func TestParseCommand(t *testing.T) {
+	hdr := []byte{0x00, 0xCB, 0x3F, 0xFF}
+	with := func(b ...byte) []byte { return append(append([]byte{}, hdr...), b...) }
+	for _, tc := range []struct {
+		name string
+		apdu []byte
+		data []byte
+		ne   int
+		bad  bool
+	}{
+		{name: "case 1: header only", apdu: with()},
+		{name: "case 2 short", apdu: with(0x10), ne: 16},
+		{name: "case 2 short, Le 00 is 256", apdu: with(0x00), ne: 256},
+		{name: "case 3 short", apdu: with(0x02, 0xAA, 0xBB), data: []byte{0xAA, 0xBB}},
+		{name: "case 4 short, Le 00 is 256", apdu: with(0x01, 0xAA, 0x00), data: []byte{0xAA}, ne: 256},
+		{name: "case 2 extended", apdu: with(0x00, 0x01, 0x00), ne: 256},
+		{name: "case 2 extended, Le 0000 is 65536", apdu: with(0x00, 0x00, 0x00), ne: 65536},
+		{name: "case 3 extended", apdu: with(0x00, 0x00, 0x01, 0xAA), data: []byte{0xAA}},
+		{name: "case 4 extended", apdu: with(0x00, 0x00, 0x01, 0xAA, 0x02, 0x00), data: []byte{0xAA}, ne: 512},
+		{name: "shorter than a header", apdu: []byte{0x00, 0xCB, 0x3F}, bad: true},
+		{name: "short Lc longer than the data", apdu: with(0x03, 0xAA), bad: true},
+		{name: "extended Lc of zero", apdu: with(0x00, 0x00, 0x00, 0xAA), bad: true},
+		{name: "extended data and a one-byte Le", apdu: with(0x00, 0x00, 0x01, 0xAA, 0x00), bad: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := ParseCommand(tc.apdu)
+			if tc.bad {
+				if err == nil {
+					t.Fatalf("ParseCommand(% X) = %+v, want an error", tc.apdu, c)
+				}
+				return
+			}
+			if err != nil || !bytes.Equal(c.Data, tc.data) || c.Ne != tc.ne || c.INS != 0xCB {
+				t.Errorf("ParseCommand(% X) = %+v, %v; want data % X, Ne %d", tc.apdu, c, err, tc.data, tc.ne)
+			}
+		})
+	}
+}
