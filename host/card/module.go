@@ -150,8 +150,9 @@ func loadFailed(path string, why error) error {
 }
 
 // initialize calls C_Initialize with OS locking, falling back to no
-// locking (and serialised calls) when the module answers CKR_CANT_LOCK.
-// The caller holds mu for writing or owns m exclusively.
+// locking (and serialised calls) when the module answers CKR_CANT_LOCK;
+// an unlocked module (OpenSC) gets C_Initialize(NULL_PTR). The caller
+// holds mu for writing or owns m exclusively.
 func (m *Module) initialize() error {
 	var err error
 	if m.unlocked {
