@@ -5,6 +5,8 @@ package card
 
 import (
 	"crypto"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -53,14 +55,45 @@ func pollUntil(t *testing.T, w *Watcher) []Event {
 	}
 }
 
+// pollWithin is pollUntil for up to d that fails, rather than waiting for
+// ever, when a poll is stuck inside the module.
+func pollWithin(t *testing.T, w *Watcher, d time.Duration) []Event {
+	t.Helper()
+	done := make(chan []Event, 1)
+	go func() {
+		deadline := time.Now().Add(d)
+		for time.Now().Before(deadline) {
+			if evs := w.Poll(); len(evs) > 0 {
+				done <- evs
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		done <- nil
+	}()
+	select {
+	case evs := <-done:
+		if evs == nil {
+			t.Fatalf("no card event in %v", d)
+		}
+		return evs
+	case <-time.After(d + 5*time.Second):
+		// The stuck call also holds the cleanup (sessions and the module
+		// close through it) until go test's -timeout, which prints no test
+		// output: say why now.
+		msg := fmt.Sprintf("the watcher is stuck inside the module for %v", d+5*time.Second)
+		fmt.Fprintln(os.Stderr, t.Name()+": "+msg)
+		t.Fatal(msg)
+		return nil
+	}
+}
+
 // TestOpenSC runs the card package through the chain a trust's Linux
 // desktop has: OpenSC's opensc-pkcs11.so, pcscd, a reader driver and a
 // card that answers APDUs (a PIV card, OpenSC's best-supported
 // application). libpcsclite reads pcscd's socket name once per process, so
 // the steps share one stack and one card; they run in this order because
-// the last one locks the card. Removal and reinsertion through OpenSC are
-// not here yet: in OpenSC 0.23 a C_GetTokenInfo after a reinsertion can
-// wait for ever on a lock (docs/card.md, "OpenSC").
+// the last one locks the card.
 func TestOpenSC(t *testing.T) {
 	s, c := startPIV(t, "555000111222")
 	s.Reader.Insert(c)
@@ -103,6 +136,35 @@ func TestOpenSC(t *testing.T) {
 		if err := sess.Logout(); err != nil {
 			t.Fatal(err)
 		}
+	})
+
+	t.Run("removal while logged in is seen, and the card comes back", func(t *testing.T) {
+		// With OpenSC 0.23 initialised with locks, the watcher's first
+		// C_GetTokenInfo after the card left took the card's lock without
+		// releasing it and the next one waited for ever (docs/card.md,
+		// "OpenSC"): the poll must return.
+		sess, err := OpenSession(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sess.Close()
+		if err := sess.Login(pin); err != nil {
+			t.Fatal(err)
+		}
+		s.Reader.Remove()
+		evs := pollWithin(t, w, 10*time.Second)
+		if len(evs) != 1 || evs[0].Kind != Removed {
+			t.Fatalf("events %v, want the card removed", evs)
+		}
+		if _, err := sess.PINStatus(); protocol.CodeOf(err) != protocol.CodeCardRemoved {
+			t.Errorf("the old session after removal: %v, want CARD_REMOVED", err)
+		}
+		s.Reader.Insert(c)
+		evs = pollWithin(t, w, 10*time.Second)
+		if len(evs) != 1 || evs[0].Kind != Inserted || evs[0].Token.Serial != c.Serial() {
+			t.Fatalf("events %v, want the card inserted again", evs)
+		}
+		tok = evs[0].Token
 	})
 
 	t.Run("wrong passcodes: the card's counter, then locked, no fourth VERIFY", func(t *testing.T) {
