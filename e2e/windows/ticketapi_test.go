@@ -30,8 +30,9 @@ func loadlibOutput(out string) map[string]string {
 // the default pipe name the DLL derives itself: with no agent
 // NO_SERVERFOUND; with the Ticket API enabled in the system configuration
 // TICKET_NOT_AVAILABLE (no card module on Windows, so no session), and
-// the agent logs the caller's executable from the pipe's peer; with the
-// key off NOT_INSTALLED.
+// the agent logs the caller's executable from the pipe's peer, while a
+// pipe named by OIA_AGENT_ENDPOINT where nobody listens gives
+// NO_SERVERFOUND; with the key off NOT_INSTALLED.
 func TestTicketAPI_LoadLibrary(t *testing.T) {
 	for _, arch := range []string{"x64", "x86"} {
 		t.Run(arch, func(t *testing.T) {
@@ -48,9 +49,9 @@ func TestTicketAPI_LoadLibrary(t *testing.T) {
 				copyInto(t, filepath.Join(b, "windows", arch, f), p.MustPath(dir+`\`+f))
 			}
 			client := dir + `\ticketapi-loadlib.exe`
-			loadlib := func(want string) map[string]string {
+			loadlib := func(want string, env ...string) map[string]string {
 				t.Helper()
-				r := run(t, p, client, wine.RunOptions{X86: x86})
+				r := run(t, p, client, wine.RunOptions{X86: x86, Env: env})
 				m := loadlibOutput(r.Stdout)
 				if r.ExitCode != 0 || m["found"] != "21 of 21" {
 					t.Fatalf("exit %d, found=%s, want 21 of 21:\n%s%s", r.ExitCode, m["found"], r.Stdout, r.Stderr)
@@ -77,6 +78,11 @@ func TestTicketAPI_LoadLibrary(t *testing.T) {
 			}
 			if want := strings.ReplaceAll(client, `\`, `\\`); !strings.Contains(string(log), `"peer_exe":"`+want+`"`) {
 				t.Errorf("the agent's log does not name the caller %s from the pipe's peer:\n%s", client, log)
+			}
+			// %OIA_AGENT_ENDPOINT% names another pipe: nobody there.
+			other := `\\.\pipe\oia-wine-nobody`
+			if m := loadlib("0x80800003", "OIA_AGENT_ENDPOINT="+other); !strings.Contains(m["desc"], other) {
+				t.Errorf("with OIA_AGENT_ENDPOINT=%s the description does not name it: %s", other, m["desc"])
 			}
 			stopAgent(t, p, env...)
 
