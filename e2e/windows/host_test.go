@@ -211,3 +211,52 @@ func TestHost_Callers(t *testing.T) {
 		})
 	}
 }
+
+// TestHost_StartsAgent: a relay that finds no agent starts `oia.exe agent`
+// from its own folder, detached (host/detach); the agent serves a second
+// relay, outlives the first when that one is killed as a browser's crash
+// would, and holds none of its standard streams. Under Wine the first
+// relay may be the agent's unserved first client and get no hello
+// (docs/installer.md, "Tested under Wine"): the test does not ask it for
+// one, only logs whether it came.
+func TestHost_StartsAgent(t *testing.T) {
+	p := newPrefix(t)
+	first := startHost(t, p, hostConfig(), nil, "OIA_AGENT_ENDPOINT="+testPipe)
+	deadline := time.Now().Add(time.Minute)
+	for !agentRunning(p) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no oia.exe agent runs a minute after the first relay started; its stderr: %s", first.Stderr())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	env := []string{"OIA_AGENT_ENDPOINT=" + testPipe}
+	st := waitAgent(t, p, env...)
+	second := startHost(t, p, hostConfig(), nil, env...)
+	hello(t, second)
+	_, got := first.Hello()
+	t.Logf("the first relay got the agent's hello: %v", got)
+
+	done := make(chan struct{})
+	go func() { first.KillRelay(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the killed relay's output stays open: a process it started holds it")
+	}
+	after := waitAgent(t, p, env...)
+	if after.PID != st.PID {
+		t.Errorf("the agent changed from pid %d to %d when the first relay died", st.PID, after.PID)
+	}
+	relays := 0
+	for _, c := range after.Clients {
+		if c.Kind == "browser" && c.Exe == hostExe {
+			relays++
+		}
+	}
+	if relays != 1 {
+		t.Errorf("after the first relay died the agent lists %+v, want the second relay alone", after.Clients)
+	}
+	if r := call(t, second, map[string]any{"type": "status"}); !r.OK {
+		t.Errorf("the second relay's status: %+v", r)
+	}
+}
