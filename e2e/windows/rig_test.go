@@ -204,8 +204,8 @@ func waitAgent(t *testing.T, p *wine.Prefix, env ...string) agentStatus {
 //
 // The tests start the agent themselves rather than let the first relay
 // start it: under Wine the first client of a new agent pipe is never
-// served (docs/installer.md, "Tested under Wine"), and a relay that is
-// that client waits for the agent's hello without end. waitAgent's
+// served (docs/installer.md, "Tested under Wine"); a relay that is that
+// client dials again after 3 s, which would slow every test. waitAgent's
 // retries use up that first connection.
 func startAgent(t *testing.T, p *wine.Prefix, env ...string) string {
 	t.Helper()
