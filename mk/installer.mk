@@ -6,7 +6,7 @@
 # oia command itself needs cgo (the agent drives the card), so it is
 # cross-built by package-windows instead.
 CROSS_VET_PKGS = ./host/agentclient/... ./host/relay/... ./host/spine/... ./installer/register/... ./installer/doctor/... ./installer/policy/... \
-	./installer/pkg/... ./installer/tools/... ./manifests/... \
+	./installer/pkg/... ./installer/msi/... ./installer/tools/... ./manifests/... \
 	./host/config/... ./host/protocol/... ./host/nativemsg/... ./host/logging/... ./host/origin/... ./host/server/... \
 	./host/endpoint/... ./host/detach/...
 
