@@ -26,6 +26,7 @@ BROWSERS=(
 WINDOWS=(
 	gcc-mingw-w64-x86-64 osslsigncode      # Windows binaries, Authenticode
 	gcc-mingw-w64-i686                     # the 32-bit TicketApiDll.dll (legacy applications)
+	wixl msitools                          # the MSI: wixl builds it, msibuild pins it, msiinfo and msiextract read it back
 )
 TERMINAL=(tmux)                        # drives 'oia login' in a terminal test
 DOCS=(graphviz)                        # make docs: the state-machine picture (optional there)

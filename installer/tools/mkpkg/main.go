@@ -3,8 +3,8 @@
 
 // Command mkpkg builds the release artefacts into one directory (make
 // package runs it with go run): the .deb and .rpm, the Chrome zip, CRX3
-// and update manifest, the Firefox .xpi, the signed Windows executables and
-// SHA256SUMS. See docs/deployment.md.
+// and update manifest, the Firefox .xpi, the signed Windows executables, the
+// signed MSI (installer/msi) and SHA256SUMS. See docs/deployment.md.
 package main
 
 import (
@@ -26,6 +26,7 @@ import (
 
 	"github.com/openidentityagent/oia"
 	"github.com/openidentityagent/oia/host/config"
+	"github.com/openidentityagent/oia/installer/msi"
 	"github.com/openidentityagent/oia/installer/pkg"
 	"github.com/openidentityagent/oia/manifests"
 )
@@ -245,6 +246,11 @@ func build(ctx context.Context, o options, stdout io.Writer) error {
 			}
 			made = append(made, dst)
 		}
+		p, err := buildMSI(ctx, o, wd, stdout)
+		if err != nil {
+			return err
+		}
+		made = append(made, p)
 	}
 	return writeSums(o.out, made, stdout)
 }
@@ -263,4 +269,35 @@ func writeSums(dir string, files []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "wrote %s\n", f)
 	}
 	return os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(b.String()), 0o644)
+}
+
+// buildMSI packs the signed executables and DLLs in wd into the MSI, then
+// signs the MSI itself with the same key and time (the package is signed
+// after the files in it, as Windows checks both).
+func buildMSI(ctx context.Context, o options, wd string, stdout io.Writer) (string, error) {
+	tmp, err := os.MkdirTemp("", "oia-msi-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	unsigned, err := msi.Build(ctx, msi.Options{
+		Version: oia.Version, Host: filepath.Join(wd, "oia-host.exe"), OIA: filepath.Join(wd, "oia.exe"),
+		TicketAPI32: filepath.Join(wd, "x86", "TicketApiDll.dll"), TicketAPI64: filepath.Join(wd, "x64", "TicketApiDll.dll"),
+		ExtensionIDs: o.ids, MTime: o.mtime,
+	}, tmp)
+	if err != nil {
+		return "", err
+	}
+	dst := filepath.Join(o.out, msi.FileName(oia.Version))
+	os.Remove(dst)
+	if err := pkg.SignExe(ctx, pkg.SignOptions{Cert: o.winCert, Key: o.winKey, Time: o.mtime}, unsigned, dst); err != nil {
+		return "", err
+	}
+	if o.winCA != "" {
+		if err := pkg.VerifyExe(ctx, dst, o.winCA); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(stdout, "windows: %s signature verifies\n", filepath.Base(dst))
+	}
+	return dst, nil
 }
