@@ -28,6 +28,7 @@ WINDOWS=(
 	gcc-mingw-w64-i686                     # the 32-bit TicketApiDll.dll (legacy applications)
 	wixl msitools                          # the MSI: wixl builds it, msibuild pins it, msiinfo and msiextract read it back
 )
+WINE=(wine64)                          # the Windows tests: msiexec installs the MSI (installer/msi), e2e/wine
 TERMINAL=(tmux)                        # drives 'oia login' in a terminal test
 DOCS=(graphviz)                        # make docs: the state-machine picture (optional there)
 
@@ -36,11 +37,11 @@ PACKAGES=()
 for group in "$@"; do
 	case "$group" in
 	build) PACKAGES+=("${BUILD[@]}") ;;
-	test) PACKAGES+=("${BUILD[@]}" "${CARDS[@]}" "${BROWSERS[@]}" "${WINDOWS[@]}" "${TERMINAL[@]}") ;;
+	test) PACKAGES+=("${BUILD[@]}" "${CARDS[@]}" "${BROWSERS[@]}" "${WINDOWS[@]}" "${WINE[@]}" "${TERMINAL[@]}") ;;
 	demo) PACKAGES+=("${BUILD[@]}" "${CARDS[@]}" "${BROWSERS[@]}") ;;
 	package) PACKAGES+=("${BUILD[@]}" "${WINDOWS[@]}") ;;
 	docs) PACKAGES+=("${DOCS[@]}") ;;
-	all) PACKAGES+=("${BUILD[@]}" "${CARDS[@]}" "${BROWSERS[@]}" "${WINDOWS[@]}" "${TERMINAL[@]}" "${DOCS[@]}") ;;
+	all) PACKAGES+=("${BUILD[@]}" "${CARDS[@]}" "${BROWSERS[@]}" "${WINDOWS[@]}" "${WINE[@]}" "${TERMINAL[@]}" "${DOCS[@]}") ;;
 	*) echo "deps.sh: unknown group $group: use build, test, demo, package, docs or all" >&2; exit 2 ;;
 	esac
 done
