@@ -95,7 +95,7 @@ func TestBuild_Tables(t *testing.T) {
 		{"Component", "\tnmh_chrome\t256\t\tmanifest_chrome\n", "the keys are written in the 64-bit view, as oia install does"},
 		{"CustomAction", "WriteConfig\t3090\toia.exe\tconfigure --broker-environment=\"[BROKER_ENV]\" --allowed-origins=\"[ALLOWED_ORIGINS]\"\t", "the installed oia.exe writes the configuration as SYSTEM (deferred, no impersonation)"},
 		{"CustomAction", "RemoveConfig\t3154\toia.exe\tconfigure --remove\t", "a full uninstall removes it (failure ignored)"},
-		{"InstallExecuteSequence", "WriteConfig\tNOT (REMOVE=\"ALL\")\t", "the configuration is written on install, repair and upgrade"},
+		{"InstallExecuteSequence", "WriteConfig\tNOT (REMOVE=\"ALL\") AND (&Host=3 OR (!Host=3 AND NOT &Host=2))\t", "the configuration is written on install, repair and upgrade, where oia.exe is installed"},
 		{"InstallExecuteSequence", "RemoveConfig\tREMOVE=\"ALL\" AND NOT UPGRADINGPRODUCTCODE\t", "an upgrade keeps the configuration"},
 		{"Feature", "TicketAPI\t\tTicket API\t", "administrators can leave the DLLs out (ADDLOCAL=Host)"},
 	}

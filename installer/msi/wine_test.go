@@ -26,6 +26,9 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if c := wine.TemplateCost(); c > 0 {
+		fmt.Fprintf(os.Stderr, "wine: the template prefix took %v\n", c.Round(time.Millisecond))
+	}
 	if err := wine.RemoveTemplate(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
@@ -239,15 +242,38 @@ func checkStatus(t *testing.T, ctx context.Context, p *wine.Prefix) {
 // installation and leaves nothing behind.
 func TestWine_InstallUninstall(t *testing.T) {
 	needTools(t)
+	start := time.Now()
 	p := wine.NewPrefix(t)
+	t.Logf("prefix ready in %v", time.Since(start).Round(time.Millisecond))
+	start = time.Now()
 	o := wineInputs(t, "0.1.0")
 	pkgPath := p.WinPath(build(t, o))
+	t.Logf("oia.exe and the package built in %v", time.Since(start).Round(time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
 	if err := p.RegAdd(ctx, foreignKey, "", "REG_SZ", `C:\Other\host.json`); err != nil {
 		t.Fatal(err)
 	}
+
+	// The Ticket API alone: no oia.exe, so no configuration either.
+	if code, _ := msiexec(t, ctx, p, "/i", pkgPath, "ADDLOCAL=TicketAPI", "BROKER_ENV=int"); code != 0 {
+		t.Fatalf("ADDLOCAL=TicketAPI: exit %d", code)
+	}
+	for _, win := range []string{`C:\windows\system32\TicketApiDll.dll`, `C:\windows\syswow64\TicketApiDll.dll`} {
+		if !fileExists(p.MustPath(win)) {
+			t.Errorf("ADDLOCAL=TicketAPI did not install %s", win)
+		}
+	}
+	for _, win := range []string{InstallDir + "oia.exe", configFile} {
+		if fileExists(p.MustPath(win)) {
+			t.Errorf("ADDLOCAL=TicketAPI installed %s", win)
+		}
+	}
+	if code, _ := msiexec(t, ctx, p, "/x", pkgPath); code != 0 {
+		t.Fatalf("uninstall the Ticket API alone: exit %d", code)
+	}
+	checkRemoved(t, ctx, p, o)
 
 	// A typing mistake in a property fails the installation and rolls it
 	// back. Windows exits 1603; Wine's msiexec ends with 1627
