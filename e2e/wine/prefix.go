@@ -80,7 +80,8 @@ func buildTemplate(t tools) (string, error) {
 	if sdExe, err = buildC(t.cc64, "sd.exe", shimSD, false, "-ladvapi32"); err != nil {
 		return "", err
 	}
-	parent, err := os.MkdirTemp("", "oia-wine-template-")
+	removeStaleTemplates()
+	parent, err := os.MkdirTemp("", fmt.Sprintf("oia-wine-template-%d-", os.Getpid()))
 	if err != nil {
 		return "", fmt.Errorf("wine: template: %w", err)
 	}
@@ -106,6 +107,22 @@ func buildTemplate(t tools) (string, error) {
 		return fail(err)
 	}
 	return dir, nil
+}
+
+// removeStaleTemplates removes the template prefixes of test processes
+// that ended without [RemoveTemplate] (a test binary killed by its
+// timeout): their folders name their process id.
+func removeStaleTemplates() {
+	old, _ := filepath.Glob(filepath.Join(os.TempDir(), "oia-wine-template-*-*"))
+	for _, dir := range old {
+		pid, err := strconv.Atoi(strings.Split(strings.TrimPrefix(filepath.Base(dir), "oia-wine-template-"), "-")[0])
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join("/proc", strconv.Itoa(pid))); errors.Is(err, os.ErrNotExist) {
+			_ = os.RemoveAll(dir)
+		}
+	}
 }
 
 // Prefix is a private Wine prefix (WINEPREFIX) with its own registry,

@@ -7,7 +7,7 @@
 // their HKLM native-messaging keys (the same as `oia install --system`
 // writes, from the same table), the Ticket API DLLs in System32 and
 // SysWOW64, and the system configuration from public properties.
-// docs/installer.md §6 describes the package; docs/deployment.md the
+// docs/installer.md §7 describes the package; docs/deployment.md the
 // msiexec command lines.
 //
 // # Reproducibility

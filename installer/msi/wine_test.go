@@ -21,7 +21,7 @@ import (
 
 // The tests below install the package with Wine's msiexec in a private
 // prefix (e2e/wine). Wine's msiexec is its own implementation of Windows
-// Installer; docs/installer.md §6 lists where it differs and what these
+// Installer; docs/installer.md §7 lists where it differs and what these
 // tests therefore do not prove.
 
 func TestMain(m *testing.M) {
@@ -36,13 +36,14 @@ func TestMain(m *testing.M) {
 }
 
 // windowsOIA returns a Windows oia.exe of this source tree: the one in
-// OIA_WINDOWS_BUILD (make test builds it), else one built here with
-// mingw-w64 (the Go build cache makes it cheap after the first time). The
-// package's custom actions run it, so a stand-in would not do.
+// $OIA_WINDOWS_BUILD/wintest (make test builds it: mk/wine.mk), else one
+// built here with mingw-w64 (the Go build cache makes it cheap after the
+// first time). The package's custom actions run it, so a stand-in would
+// not do.
 func windowsOIA(t *testing.T) string {
 	t.Helper()
 	if d := os.Getenv("OIA_WINDOWS_BUILD"); d != "" {
-		if p := filepath.Join(d, "oia.exe"); fileExists(p) {
+		if p := filepath.Join(d, "wintest", "oia.exe"); fileExists(p) {
 			return p
 		}
 	}
@@ -306,7 +307,7 @@ func TestWine_InstallUninstall(t *testing.T) {
 		}
 		const want = "D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)"
 		if !strings.HasPrefix(sd, "O:BA") && !strings.Contains(sd, want) {
-			t.Skipf("Wine reads back %s for the folder oia configure set to O:BA%s: the owner and Administrators become Wine's one user, Users become Everyone and the protection is dropped, so the access list cannot be checked here (docs/installer.md §6)", sd, want)
+			t.Skipf("Wine reads back %s for the folder oia configure set to O:BA%s: the owner and Administrators become Wine's one user, Users become Everyone and the protection is dropped, so the access list cannot be checked here (docs/installer.md §7)", sd, want)
 		}
 		if !strings.Contains(sd, want) {
 			t.Errorf("%%ProgramData%%\\OIA: %s, want %s", sd, want)
@@ -362,7 +363,7 @@ func TestWine_Upgrade(t *testing.T) {
 	}
 	t.Run("configuration kept", func(t *testing.T) {
 		if !fileExists(p.MustPath(configFile)) && strings.Contains(upgradeOut, `removed `+configFile) {
-			t.Skip("Wine 8.0 ran the older version's RemoveConfig during the upgrade: the uninstall its RemoveExistingProducts runs does not see UPGRADINGPRODUCTCODE, which Windows sets, so the action's condition cannot keep the file here (docs/installer.md §6)")
+			t.Skip("Wine 8.0 ran the older version's RemoveConfig during the upgrade: the uninstall its RemoveExistingProducts runs does not see UPGRADINGPRODUCTCODE, which Windows sets, so the action's condition cannot keep the file here (docs/installer.md §7)")
 		}
 		if c := readConfig(t, p); c["brokerEnvironment"] != "dep" {
 			t.Errorf("the upgrade did not keep the configuration: %v", c)
