@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/openidentityagent/oia/host/config"
+	"github.com/openidentityagent/oia/installer/policy"
 )
 
 // runConfigure writes keys into the system configuration file: what the
@@ -28,12 +29,20 @@ import (
 // rather than every login. An empty value leaves its key as it is.
 // --remove deletes the file (and the folder when nothing else is in it):
 // what a full uninstall runs.
+//
+// With --policy IDS it acts on those extensions' managed settings in the
+// machine's browser policy (Windows: the per-extension 3rdparty keys of
+// Chrome, Edge and Firefox, laid out by installer/policy as `oia policy
+// windows` writes them) instead of the file: --allowed-origins sets
+// allowedOrigins there, --remove deletes the extensions' keys. That is
+// what the MSI's Policy feature runs.
 func runConfigure(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("oia configure", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	env := fs.String("broker-environment", "", "set brokerEnvironment: live, int, dep, training or dev")
 	origins := fs.String("allowed-origins", "", "set allowedOrigins: comma-separated `PATTERNS` such as https://*.example.nhs.uk")
 	remove := fs.Bool("remove", false, "delete the system configuration file (a full uninstall)")
+	ids := fs.String("policy", "", "act on the managed settings of the extensions `IDS` (comma-separated) in the machine's browser policy instead of the file (Windows)")
 	root := fs.String("root", "", "prefix `DIR` for the system configuration's path (for tests and image builds)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -41,6 +50,9 @@ func runConfigure(_ context.Context, args []string, _ io.Reader, stdout, stderr 
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "oia configure: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
+	}
+	if *ids != "" {
+		return configurePolicy(strings.Split(*ids, ","), *env, *origins, *remove, stdout, stderr)
 	}
 	path := config.SystemPath()
 	if *root != "" {
@@ -58,13 +70,7 @@ func runConfigure(_ context.Context, args []string, _ io.Reader, stdout, stderr 
 	if *env != "" {
 		set["brokerEnvironment"] = *env
 	}
-	if *origins != "" {
-		var list []string
-		for _, o := range strings.Split(*origins, ",") {
-			if o = strings.TrimSpace(o); o != "" {
-				list = append(list, o)
-			}
-		}
+	if list := splitOrigins(*origins); len(list) > 0 {
 		set["allowedOrigins"] = list
 	}
 	if err := secureConfigDir(filepath.Dir(path)); err != nil {
@@ -85,6 +91,61 @@ func runConfigure(_ context.Context, args []string, _ io.Reader, stdout, stderr 
 	}
 	slices.Sort(keys)
 	fmt.Fprintf(stdout, "wrote %s (%s)\n", path, strings.Join(keys, ", "))
+	return exitOK
+}
+
+// splitOrigins splits a comma-separated list, dropping empty entries.
+func splitOrigins(s string) []string {
+	var list []string
+	for _, o := range strings.Split(s, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			list = append(list, o)
+		}
+	}
+	return list
+}
+
+// configurePolicy is oia configure --policy: it writes allowedOrigins into
+// the extensions' managed settings, or with remove deletes their keys.
+func configurePolicy(ids []string, env, origins string, remove bool, stdout, stderr io.Writer) int {
+	if env != "" {
+		fmt.Fprintf(stderr, "oia configure: --broker-environment goes into the configuration file, not the extension's policy; run oia configure without --policy for it\n")
+		return exitUsage
+	}
+	s := policy.Defaults()
+	list := splitOrigins(origins)
+	if len(list) > 0 {
+		s.AllowedOrigins = list
+	}
+	var keys []string
+	if !remove {
+		if len(list) == 0 {
+			fmt.Fprintf(stdout, "nothing to set; the extensions' policy is unchanged\n")
+			return exitOK
+		}
+		keys = []string{"allowedOrigins"}
+	}
+	mk, err := policy.ManagedValues(s, ids, keys...)
+	if err != nil {
+		fmt.Fprintf(stderr, "oia configure: %v; nothing was written\n", err)
+		return exitFailed
+	}
+	if remove {
+		err = policy.RemoveManaged(mk)
+	} else {
+		err = policy.SetManaged(mk)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "oia configure: %v\n", err)
+		return exitFailed
+	}
+	for _, m := range mk {
+		if remove {
+			fmt.Fprintf(stdout, "removed HKLM\\%s\n", m.Key)
+		} else {
+			fmt.Fprintf(stdout, "wrote HKLM\\%s (allowedOrigins)\n", m.Key)
+		}
+	}
 	return exitOK
 }
 
