@@ -6,9 +6,12 @@
 // oia-host.exe and oia.exe in C:\Program Files\OIA, the host manifests and
 // their HKLM native-messaging keys (the same as `oia install --system`
 // writes, from the same table), the Ticket API DLLs in System32 and
-// SysWOW64, and the system configuration from public properties.
-// docs/installer.md §7 describes the package; docs/deployment.md the
-// msiexec command lines.
+// SysWOW64, and the system configuration from public properties. An
+// optional feature, Policy (ADDLOCAL=Host,TicketAPI,Policy), installs the
+// extension from its store and sets its managed allowedOrigins, through
+// keys named after the extension ids alone (see [Installs] and
+// installer/policy's ManagedValues). docs/installer.md §7 describes the
+// package; docs/deployment.md the msiexec command lines.
 //
 // # Reproducibility
 //
@@ -35,6 +38,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -78,10 +82,60 @@ type Options struct {
 	// TicketAPI32 and TicketAPI64 are the x86 and x64 TicketApiDll.dll,
 	// already signed.
 	TicketAPI32, TicketAPI64 string
-	// ExtensionIDs are written into the host manifests.
+	// ExtensionIDs are written into the host manifests, and the Policy
+	// feature sets the managed settings of each. The first Chrome id is
+	// the extension in the Chrome Web Store, which the Policy feature
+	// installs in Chrome (and in Edge when EdgeID is empty).
 	ExtensionIDs []string
+	// EdgeID is the extension's id in Microsoft Edge Add-ons, one of
+	// ExtensionIDs; empty means Edge installs the Chrome Web Store's.
+	EdgeID string
 	// MTime is the time stamped on the files and the summary information.
 	MTime time.Time
+}
+
+// The stores' update URLs that the Policy feature gives the browsers to
+// install the extension from: "Alternative extension distribution options"
+// (Chrome for Developers: on Windows the registry's update_url must be the
+// Chrome Web Store's) and "Alternative ways to distribute extensions"
+// (Microsoft Edge Developer documentation: Edge Add-ons' URL, or the Chrome
+// Web Store's for an extension from there).
+const (
+	ChromeWebStoreUpdateURL = "https://clients2.google.com/service/update2/crx"
+	EdgeAddonsUpdateURL     = "https://edge.microsoft.com/extensionwebstorebase/v1/crx"
+)
+
+// Install is one browser's key in the Policy feature that installs the
+// extension from a store: HKLM\Key (32-bit view, where both documents put
+// it on 64-bit Windows), value update_url = URL. The key is named after
+// the extension id and belongs to it alone, unlike ExtensionInstallForcelist
+// or ExtensionSettings, which every product on the machine shares.
+type Install struct {
+	Name, Title, ID, Key, URL string
+}
+
+// Installs returns the keys that install the extension in Chrome and Edge,
+// for the first Chrome id of ids and edgeID (empty: Edge installs the
+// Chrome id from the Chrome Web Store). No Chrome id, no keys.
+func Installs(ids []string, edgeID string) ([]Install, error) {
+	chrome, _, err := manifests.SplitIDs(ids)
+	if err != nil {
+		return nil, err
+	}
+	if edgeID != "" && !slices.Contains(chrome, edgeID) {
+		return nil, fmt.Errorf("the Edge id %s is not among the Chrome ids %v of the build; add it to EXTENSION_IDS so the host trusts it", edgeID, chrome)
+	}
+	if len(chrome) == 0 {
+		return nil, nil
+	}
+	edge := Install{"edge", "Microsoft Edge", chrome[0], `Software\Microsoft\Edge\Extensions\` + chrome[0], ChromeWebStoreUpdateURL}
+	if edgeID != "" {
+		edge.ID, edge.Key, edge.URL = edgeID, `Software\Microsoft\Edge\Extensions\`+edgeID, EdgeAddonsUpdateURL
+	}
+	return []Install{
+		{"chrome", "Google Chrome", chrome[0], `Software\Google\Chrome\Extensions\` + chrome[0], ChromeWebStoreUpdateURL},
+		edge,
+	}, nil
 }
 
 // FileName is the package's file name for a version.
@@ -187,7 +241,11 @@ func Build(ctx context.Context, o Options, outDir string) (string, error) {
 		}
 		files[b.Source] = m
 	}
-	wxs, err := renderWXS(o.Version, bs)
+	ins, err := Installs(o.ExtensionIDs, o.EdgeID)
+	if err != nil {
+		return "", err
+	}
+	wxs, err := renderWXS(o.Version, bs, ins, o.ExtensionIDs)
 	if err != nil {
 		return "", err
 	}
@@ -224,7 +282,7 @@ func Build(ctx context.Context, o Options, outDir string) (string, error) {
 	return out, os.WriteFile(out, data, 0o644)
 }
 
-func renderWXS(version string, bs []Browser) ([]byte, error) {
+func renderWXS(version string, bs []Browser, ins []Install, ids []string) ([]byte, error) {
 	t, err := template.New("oia.wxs").Funcs(template.FuncMap{}).Parse(wxsTemplate)
 	if err != nil {
 		return nil, err
@@ -242,6 +300,7 @@ func renderWXS(version string, bs []Browser) ([]byte, error) {
 		"Version": version, "ProductCode": ProductCode(version), "UpgradeCode": UpgradeCode,
 		"Manufacturer": "The Open Identity Agent authors", "ProgramFiles": ProgramFiles,
 		"FolderName": FolderName, "ManifestName": manifests.FileName, "Browsers": bs,
+		"Installs": ins, "PolicyIDs": esc(strings.Join(ids, ",")),
 	})
 	return b.Bytes(), err
 }

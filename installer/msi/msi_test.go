@@ -98,6 +98,17 @@ func TestBuild_Tables(t *testing.T) {
 		{"InstallExecuteSequence", "WriteConfig\tNOT (REMOVE=\"ALL\") AND (&Host=3 OR (!Host=3 AND NOT &Host=2))\t", "the configuration is written on install, repair and upgrade, where oia.exe is installed"},
 		{"InstallExecuteSequence", "RemoveConfig\tREMOVE=\"ALL\" AND NOT UPGRADINGPRODUCTCODE\t", "an upgrade keeps the configuration"},
 		{"Feature", "TicketAPI\t\tTicket API\t", "administrators can leave the DLLs out (ADDLOCAL=Host)"},
+		{"Feature", "Policy\tHost\tBrowser policy\t", "the Policy feature sits under Host, whose oia.exe writes the managed settings"},
+		{"Feature", "\t1000\t\t0\n", "Policy's level is above INSTALLLEVEL (1): only ADDLOCAL=...,Policy installs it"},
+		{"FeatureComponents", "Policy\tExtensionInstall_chrome\n", "the Chrome install key belongs to Policy"},
+		{"FeatureComponents", "Policy\tExtensionInstall_edge\n", "the Edge install key belongs to Policy"},
+		{"Registry", hklm + `Software\Google\Chrome\Extensions\` + testIDs[0] + "\tupdate_url\t" + ChromeWebStoreUpdateURL + "\tExtensionInstall_chrome\n", "Chrome installs the first Chrome id from the Chrome Web Store, a key of that id alone"},
+		{"Registry", hklm + `Software\Microsoft\Edge\Extensions\` + testIDs[0] + "\tupdate_url\t" + ChromeWebStoreUpdateURL + "\tExtensionInstall_edge\n", "without an Edge Add-ons id, Edge installs the same extension from the Chrome Web Store"},
+		{"Component", "\tTARGETDIR\t4\t\treg", "the install keys' components are 32-bit with a registry key path (4, no 256): the keys go to the 32-bit view, where Chrome and Edge read them"},
+		{"CustomAction", "WritePolicy\t3090\toia.exe\tconfigure --policy=" + strings.Join(testIDs, ",") + " --allowed-origins=\"[ALLOWED_ORIGINS]\"\t", "oia.exe writes allowedOrigins into each extension id's managed settings, as SYSTEM"},
+		{"CustomAction", "RemovePolicy\t3154\toia.exe\tconfigure --policy=" + strings.Join(testIDs, ",") + " --remove\t", "and deletes those extension ids' keys (failure ignored)"},
+		{"InstallExecuteSequence", "WritePolicy\tNOT (REMOVE=\"ALL\") AND (&Policy=3 OR ((!Policy=3 OR !Policy=4) AND NOT &Policy=2))\t", "the managed settings are written only where the Policy feature is installed"},
+		{"InstallExecuteSequence", "RemovePolicy\t&Policy=2 AND (!Policy=3 OR !Policy=4) AND NOT UPGRADINGPRODUCTCODE\t", "and removed only where it was installed and goes; an upgrade keeps them"},
 	}
 	tables := map[string]string{}
 	for _, tt := range tests {
@@ -112,10 +123,11 @@ func TestBuild_Tables(t *testing.T) {
 	}
 
 	// The sequence: the old version goes before this one is installed (so
-	// its uninstall keeps the configuration), the configuration is written
-	// after the files and removed before them.
+	// its uninstall keeps the configuration), the configuration and the
+	// managed settings are written after the files (oia.exe) and removed
+	// before them.
 	seq := export(t, p, "InstallExecuteSequence")
-	order := []string{"InstallValidate", "RemoveExistingProducts", "InstallInitialize", "RemoveConfig", "RemoveFiles", "InstallFiles", "WriteConfig", "InstallFinalize"}
+	order := []string{"InstallValidate", "RemoveExistingProducts", "InstallInitialize", "RemoveRegistryValues", "RemoveConfig", "RemovePolicy", "RemoveFiles", "InstallFiles", "WriteConfig", "WriteRegistryValues", "WritePolicy", "InstallFinalize"}
 	last := -1
 	for _, a := range order {
 		i := strings.Index(seq, "\n"+a+"\t")
@@ -132,6 +144,62 @@ func TestBuild_Tables(t *testing.T) {
 	for _, want := range []string{"Template: x64;1033", "Created: Tue Nov 14 22:13:20 2023", "Last saved: Tue Nov 14 22:13:20 2023", "Subject: Open Identity Agent 1.2.3"} {
 		if !strings.Contains(string(sum), want) {
 			t.Errorf("summary information lacks %q:\n%s", want, sum)
+		}
+	}
+}
+
+// TestInstalls checks which store each browser installs the extension
+// from, for the ids of a build.
+func TestInstalls(t *testing.T) {
+	const web, edge = "abcdefghijklmnopabcdefghijklmnop", "ponmlkjihgfedcbaponmlkjihgfedcba"
+	const ff = "identity-agent@openidentityagent.org"
+	for _, c := range []struct {
+		reason string
+		ids    []string
+		edgeID string
+		want   string
+		err    string
+	}{
+		{"one Chrome id: Chrome and Edge both install it from the Chrome Web Store", []string{web, ff}, "",
+			`chrome Software\Google\Chrome\Extensions\` + web + " " + ChromeWebStoreUpdateURL + `; edge Software\Microsoft\Edge\Extensions\` + web + " " + ChromeWebStoreUpdateURL, ""},
+		{"an Edge Add-ons id: Edge installs that one from Edge Add-ons", []string{web, edge, ff}, edge,
+			`chrome Software\Google\Chrome\Extensions\` + web + " " + ChromeWebStoreUpdateURL + `; edge Software\Microsoft\Edge\Extensions\` + edge + " " + EdgeAddonsUpdateURL, ""},
+		{"the first Chrome id is the Web Store's, whatever the order of the Firefox id", []string{ff, web}, "",
+			`chrome Software\Google\Chrome\Extensions\` + web + " " + ChromeWebStoreUpdateURL + `; edge Software\Microsoft\Edge\Extensions\` + web + " " + ChromeWebStoreUpdateURL, ""},
+		{"no Chrome id: nothing to install in Chrome or Edge", []string{ff}, "", "", ""},
+		{"an Edge id the host manifests do not list would install an extension the host refuses", []string{web, ff}, edge, "", "is not among the Chrome ids"},
+	} {
+		ins, err := Installs(c.ids, c.edgeID)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: err = %v, want %q", c.reason, err, c.err)
+			}
+			continue
+		}
+		var got []string
+		for _, in := range ins {
+			got = append(got, in.Name+" "+in.Key+" "+in.URL)
+		}
+		if err != nil || strings.Join(got, "; ") != c.want {
+			t.Errorf("%s:\n got %q, %v\nwant %q", c.reason, strings.Join(got, "; "), err, c.want)
+		}
+	}
+}
+
+// TestBuild_EdgeID: with an Edge Add-ons id the Edge key names it and
+// Edge Add-ons' update URL.
+func TestBuild_EdgeID(t *testing.T) {
+	needTools(t)
+	o := fakeInputs(t, "1.2.3")
+	const edge = "ponmlkjihgfedcbaponmlkjihgfedcba"
+	o.ExtensionIDs, o.EdgeID = []string{testIDs[0], edge, testIDs[1]}, edge
+	reg := export(t, build(t, o), "Registry")
+	for _, row := range []string{
+		"\t2\t" + `Software\Microsoft\Edge\Extensions\` + edge + "\tupdate_url\t" + EdgeAddonsUpdateURL + "\tExtensionInstall_edge\n",
+		"\t2\t" + `Software\Google\Chrome\Extensions\` + testIDs[0] + "\tupdate_url\t" + ChromeWebStoreUpdateURL + "\tExtensionInstall_chrome\n",
+	} {
+		if !strings.Contains(reg, row) {
+			t.Errorf("Registry has no row %q:\n%s", row, reg)
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/openidentityagent/oia/e2e/wine"
+	"github.com/openidentityagent/oia/installer/policy"
 )
 
 // The tests below install the package with Wine's msiexec in a private
@@ -380,4 +381,145 @@ func TestWine_Upgrade(t *testing.T) {
 		t.Fatalf("uninstall: exit %d", code)
 	}
 	checkRemoved(t, ctx, p, cur)
+}
+
+// policyKeys returns, for a package built from o with ALLOWED_ORIGINS =
+// origins, the keys the Policy feature writes and the values each must
+// hold (reg.exe's REG_SZ data by value name): the update_url keys in the
+// 32-bit view (Wow6432Node), and the managed settings as installer/policy
+// lays them out.
+func policyKeys(t *testing.T, o Options, origins []string) map[string]map[string]string {
+	t.Helper()
+	keys := map[string]map[string]string{}
+	ins, err := Installs(o.ExtensionIDs, o.EdgeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range ins {
+		k := `HKLM\Software\Wow6432Node\` + strings.TrimPrefix(in.Key, `Software\`)
+		keys[k] = map[string]string{"update_url": in.URL}
+	}
+	s := policy.Defaults()
+	s.AllowedOrigins = origins
+	mk, err := policy.ManagedValues(s, o.ExtensionIDs, "allowedOrigins")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range mk {
+		for _, v := range m.Values {
+			k := `HKLM\` + v.Key
+			if keys[k] == nil {
+				keys[k] = map[string]string{}
+			}
+			keys[k][v.Name] = fmt.Sprint(v.Value)
+		}
+	}
+	return keys
+}
+
+// TestWine_Policy installs the package with the Policy feature: the keys
+// that install the extension from its store and its managed allowedOrigins
+// are written, per extension id; a default installation writes none of
+// them; uninstalling removes them and only them (another product's keys
+// beside ours survive).
+func TestWine_Policy(t *testing.T) {
+	needTools(t)
+	start := time.Now()
+	p := wine.NewPrefix(t)
+	o := wineInputs(t, "0.1.0")
+	pkgPath := p.WinPath(build(t, o))
+	t.Logf("prefix, oia.exe and the package ready in %v", time.Since(start).Round(time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	const other = "ponmlkjihgfedcbaponmlkjihgfedcba"
+	foreign := map[string][2]string{
+		`HKLM\Software\Wow6432Node\Google\Chrome\Extensions\` + other:                   {"update_url", ChromeWebStoreUpdateURL},
+		`HKLM\Software\Wow6432Node\Microsoft\Edge\Extensions\` + other:                  {"update_url", EdgeAddonsUpdateURL},
+		`HKLM\Software\Policies\Google\Chrome\3rdparty\extensions\` + other + `\policy`: {"server", "https://other.example"},
+		`HKLM\Software\Policies\Mozilla\Firefox\3rdparty\Extensions\other@example.org`:  {"server", "https://other.example"},
+	}
+	for k, v := range foreign {
+		if err := p.RegAdd(ctx, k, v[0], "REG_SZ", v[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	origins := []string{"https://*.example.nhs.uk", "https://portal.nhs.uk:8443"}
+	want := policyKeys(t, o, origins)
+	absent := func(when string) {
+		t.Helper()
+		for k := range want {
+			if _, err := p.RegQuery(ctx, k); !errors.Is(err, wine.ErrNoKey) {
+				t.Errorf("%s: %s is there (%v)", when, k, err)
+			}
+		}
+	}
+
+	// Not installed by default: its Level is above INSTALLLEVEL. Neither
+	// that installation nor its uninstall touches the extension's policy,
+	// which Group Policy may have set.
+	gpo := `HKLM\Software\Policies\Google\Chrome\3rdparty\extensions\` + o.ExtensionIDs[0] + `\policy`
+	if err := p.RegAdd(ctx, gpo, "pinTimeoutSeconds", "REG_DWORD", "90"); err != nil {
+		t.Fatal(err)
+	}
+	code, out := msiexec(t, ctx, p, "/i", pkgPath, "ALLOWED_ORIGINS="+strings.Join(origins, ","))
+	if code != 0 {
+		t.Fatalf("default install: exit %d", code)
+	}
+	absent("a default installation")
+	code, out2 := msiexec(t, ctx, p, "/x", pkgPath)
+	if code != 0 {
+		t.Fatalf("uninstall: exit %d", code)
+	}
+	if strings.Contains(out+out2, "HKLM") {
+		t.Errorf("without the Policy feature, oia configure --policy ran:\n%s%s", out, out2)
+	}
+	if k, err := p.RegQuery(ctx, gpo); err != nil || k.Values["pinTimeoutSeconds"].Type != "REG_DWORD" {
+		t.Errorf("a policy value set by Group Policy went with an installation without the Policy feature: %v %v", k, err)
+	}
+	if err := p.RegDelete(ctx, gpo); err != nil {
+		t.Fatal(err)
+	}
+
+	code, out = msiexec(t, ctx, p, "/i", pkgPath, "ADDLOCAL=Host,TicketAPI,Policy", "ALLOWED_ORIGINS="+strings.Join(origins, ","))
+	if code != 0 {
+		t.Fatalf("install with Policy: exit %d\n%s", code, out)
+	}
+	checkInstalled(t, ctx, p, o)
+	for k, vals := range want {
+		got, err := p.RegQuery(ctx, k)
+		if err != nil {
+			t.Errorf("%s: %v", k, err)
+			continue
+		}
+		for name, data := range vals {
+			if v := got.Values[name]; v.Type != "REG_SZ" || v.Data != data {
+				t.Errorf("%s %s = %s %q, want REG_SZ %q", k, name, v.Type, v.Data, data)
+			}
+		}
+		if len(got.Values) != len(vals) {
+			t.Errorf("%s holds %d values, want %d: %v", k, len(got.Values), len(vals), got.Values)
+		}
+	}
+	if c := readConfig(t, p); fmt.Sprint(c["allowedOrigins"]) != "[https://*.example.nhs.uk https://portal.nhs.uk:8443]" {
+		t.Errorf("the configuration lost ALLOWED_ORIGINS beside the policy: %v", c)
+	}
+
+	if code, _ := msiexec(t, ctx, p, "/x", pkgPath); code != 0 {
+		t.Fatalf("uninstall: exit %d", code)
+	}
+	checkRemoved(t, ctx, p, o)
+	absent("after the uninstall")
+	for _, in := range []string{`HKLM\Software\Policies\Google\Chrome\3rdparty\extensions\`, `HKLM\Software\Policies\Microsoft\Edge\3rdparty\extensions\`, `HKLM\Software\Policies\Mozilla\Firefox\3rdparty\Extensions\`} {
+		for _, id := range o.ExtensionIDs {
+			if _, err := p.RegQuery(ctx, in+id); !errors.Is(err, wine.ErrNoKey) {
+				t.Errorf("after the uninstall: %s%s is there (%v)", in, id, err)
+			}
+		}
+	}
+	for k, v := range foreign {
+		if got, err := p.RegQuery(ctx, k); err != nil || got.Values[v[0]].Data != v[1] {
+			t.Errorf("another product's key %s did not survive: %v %v", k, got, err)
+		}
+	}
 }
