@@ -30,7 +30,9 @@ lint-cross:
 # default). EXTENSION_IDS names those ids, comma-separated: the Chrome id
 # of the CRX as signed (or the Web Store's) and the Firefox add-on id as
 # signed by AMO. With throw-away keys it defaults to the throw-away CRX's id
-# and FIREFOX_ID; a release must set it. docs/deployment.md explains.
+# and FIREFOX_ID; a release must set it. EDGE_EXTENSION_ID (optional, one
+# of EXTENSION_IDS) is the Edge Add-ons id, which the MSI's Policy feature
+# installs in Edge (mkpkg reads it). docs/deployment.md explains.
 DIST        := $(BUILD)/dist
 WIN_BIN     := $(BUILD)/windows
 RELEASE_BIN := $(BUILD)/release

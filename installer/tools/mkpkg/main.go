@@ -40,6 +40,7 @@ type options struct {
 	winBin, winCert, winKey      string
 	winCA                        string
 	ids                          []string
+	edgeID                       string
 	mtime                        time.Time
 }
 
@@ -61,6 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.winKey, "win-key", os.Getenv("WIN_SIGN_KEY"), "Authenticode key PEM (WIN_SIGN_KEY)")
 	fs.StringVar(&o.winCA, "win-ca", os.Getenv("WIN_SIGN_CA"), "CA PEM to verify the signatures against (WIN_SIGN_CA)")
 	idList := fs.String("extension-ids", os.Getenv("EXTENSION_IDS"), "comma-separated `IDS` of the extension as published and signed, written into the host manifests (EXTENSION_IDS)")
+	fs.StringVar(&o.edgeID, "edge-id", os.Getenv("EDGE_EXTENSION_ID"), "the extension's `ID` in Microsoft Edge Add-ons, one of -extension-ids, which the MSI's Policy feature installs in Edge; empty: Edge installs the Chrome Web Store's (EDGE_EXTENSION_ID)")
 	printID := fs.String("print-crx-id", "", "print the Chrome extension id of the PEM key `FILE` and exit")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -85,6 +87,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	o.ids = ids
+	if _, err := msi.Installs(ids, o.edgeID); err != nil {
+		fmt.Fprintf(stderr, "mkpkg: -edge-id: %v\n", err)
+		return 2
+	}
 	mtime, err := sourceDate()
 	if err != nil {
 		fmt.Fprintf(stderr, "mkpkg: %v\n", err)
@@ -283,7 +289,7 @@ func buildMSI(ctx context.Context, o options, wd string, stdout io.Writer) (stri
 	unsigned, err := msi.Build(ctx, msi.Options{
 		Version: oia.Version, Host: filepath.Join(wd, "oia-host.exe"), OIA: filepath.Join(wd, "oia.exe"),
 		TicketAPI32: filepath.Join(wd, "x86", "TicketApiDll.dll"), TicketAPI64: filepath.Join(wd, "x64", "TicketApiDll.dll"),
-		ExtensionIDs: o.ids, MTime: o.mtime,
+		ExtensionIDs: o.ids, EdgeID: o.edgeID, MTime: o.mtime,
 	}, tmp)
 	if err != nil {
 		return "", err
