@@ -327,9 +327,10 @@ func TestWine_InstallUninstall(t *testing.T) {
 	}
 }
 
-// TestWine_Upgrade installs a version, then a newer one without
-// properties: one product stays registered (the newer), its files are in
-// place, and the configuration the first one wrote is kept. Installing
+// TestWine_Upgrade installs a version with the Policy feature, then a
+// newer one without properties: one product stays registered (the newer),
+// its files are in place, and the configuration, the Policy feature and
+// the managed settings the first one wrote are kept. Installing
 // the older version again is refused. Uninstalling leaves nothing.
 func TestWine_Upgrade(t *testing.T) {
 	needTools(t)
@@ -339,7 +340,8 @@ func TestWine_Upgrade(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
-	if code, _ := msiexec(t, ctx, p, "/i", oldPkg, "BROKER_ENV=dep"); code != 0 {
+	origins := []string{"https://*.example.nhs.uk"}
+	if code, _ := msiexec(t, ctx, p, "/i", oldPkg, "BROKER_ENV=dep", "ADDLOCAL=Host,TicketAPI,Policy", "ALLOWED_ORIGINS="+origins[0]); code != 0 {
 		t.Fatalf("install %s: exit %d", old.Version, code)
 	}
 	checkInstalled(t, ctx, p, old)
@@ -371,6 +373,46 @@ func TestWine_Upgrade(t *testing.T) {
 		}
 	})
 
+	// The upgrade keeps the Policy feature (MigrateFeatureStates) and what
+	// it wrote, without ADDLOCAL or ALLOWED_ORIGINS.
+	want := policyKeys(t, cur, origins)
+	t.Run("policy feature kept", func(t *testing.T) {
+		var missing, found []string
+		for k, vals := range want {
+			if _, ok := vals["update_url"]; !ok {
+				continue
+			}
+			got, err := p.RegQuery(ctx, k)
+			switch {
+			case errors.Is(err, wine.ErrNoKey):
+				missing = append(missing, k)
+			case err != nil || got.Values["update_url"].Data != vals["update_url"]:
+				t.Errorf("after the upgrade, %s: %v %v", k, got, err)
+			default:
+				found = append(found, k)
+			}
+		}
+		if len(missing) > 0 && len(found) == 0 {
+			t.Skipf("the upgrade installed the default features only (%s missing): Wine 8.0's MigrateFeatureStates migrates no feature state (a version installed with ADDLOCAL=Host gets TicketAPI back from an upgrade too); on Windows the Upgrade row's MigrateFeatures attribute keeps the Policy feature (docs/installer.md §7)", strings.Join(missing, ", "))
+		}
+		if len(missing) > 0 {
+			t.Errorf("after the upgrade, some of the Policy feature's keys are missing: %v", missing)
+		}
+	})
+	t.Run("managed settings kept", func(t *testing.T) {
+		if strings.Contains(upgradeOut, `removed HKLM\Software\Policies`) {
+			t.Skip("Wine 8.0 ran the older version's RemovePolicy during the upgrade: the uninstall its RemoveExistingProducts runs does not see UPGRADINGPRODUCTCODE, which Windows sets, so the action's condition cannot keep the keys here (docs/installer.md §7)")
+		}
+		for k, vals := range want {
+			if _, ok := vals["1"]; !ok {
+				continue
+			}
+			if got, err := p.RegQuery(ctx, k); err != nil || got.Values["1"].Data != origins[0] {
+				t.Errorf("after the upgrade, %s: %v %v", k, got, err)
+			}
+		}
+	})
+
 	// Going back needs an uninstall first (the downgrade launch condition).
 	if code, _ := msiexec(t, ctx, p, "/i", oldPkg); code == 0 {
 		t.Error("installing the older version over the newer one succeeded")
@@ -381,6 +423,11 @@ func TestWine_Upgrade(t *testing.T) {
 		t.Fatalf("uninstall: exit %d", code)
 	}
 	checkRemoved(t, ctx, p, cur)
+	for k := range want {
+		if _, err := p.RegQuery(ctx, k); !errors.Is(err, wine.ErrNoKey) {
+			t.Errorf("after the uninstall: %s is there (%v)", k, err)
+		}
+	}
 }
 
 // policyKeys returns, for a package built from o with ALLOWED_ORIGINS =
