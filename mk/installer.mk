@@ -6,7 +6,7 @@
 # oia command itself needs cgo (the agent drives the card), so it is
 # cross-built by package-windows instead.
 CROSS_VET_PKGS = ./host/agentclient/... ./host/relay/... ./host/spine/... ./installer/register/... ./installer/doctor/... ./installer/policy/... \
-	./installer/pkg/... ./installer/tools/... ./manifests/... \
+	./installer/pkg/... ./installer/msi/... ./installer/tools/... ./manifests/... \
 	./host/config/... ./host/protocol/... ./host/nativemsg/... ./host/logging/... ./host/origin/... ./host/server/... \
 	./host/endpoint/... ./host/detach/...
 
@@ -30,7 +30,9 @@ lint-cross:
 # default). EXTENSION_IDS names those ids, comma-separated: the Chrome id
 # of the CRX as signed (or the Web Store's) and the Firefox add-on id as
 # signed by AMO. With throw-away keys it defaults to the throw-away CRX's id
-# and FIREFOX_ID; a release must set it. docs/deployment.md explains.
+# and FIREFOX_ID; a release must set it. EDGE_EXTENSION_ID (optional, one
+# of EXTENSION_IDS) is the Edge Add-ons id, which the MSI's Policy feature
+# installs in Edge (mkpkg reads it). docs/deployment.md explains.
 DIST        := $(BUILD)/dist
 WIN_BIN     := $(BUILD)/windows
 RELEASE_BIN := $(BUILD)/release

@@ -248,6 +248,14 @@ func Load(p Paths) (*Config, error) {
 	return c, nil
 }
 
+// CheckSystemFile returns what [Load] would refuse in data as the system
+// file at path: not a JSON object, an unknown key, a value of the wrong
+// type or a bad value. It does not check who may change the file (the
+// installers that write it make its folder administrators-only).
+func CheckSystemFile(path string, data []byte) error {
+	return Default().apply(path, data, true, nil)
+}
+
 // refuseSystem records that the system file at path is not trusted, and
 // locks every security key at its default.
 func (c *Config) refuseSystem(path, problem string) {

@@ -146,3 +146,26 @@ func TestFrameRequestAllowed(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckSystemFile: what oia configure checks before it writes the
+// system file is what Load refuses in it.
+func TestCheckSystemFile(t *testing.T) {
+	tests := []struct {
+		name, data string
+		wantErr    bool
+	}{
+		{"the keys the MSI sets", `{"brokerEnvironment":"int","allowedOrigins":["https://*.example.nhs.uk"]}`, false},
+		{"an unknown environment would stop every login", `{"brokerEnvironment":"production"}`, true},
+		{"a plain-http origin is never allowed", `{"allowedOrigins":["http://a.nhs.uk"]}`, true},
+		{"an unknown key is a typing mistake", `{"brokerEnv":"int"}`, true},
+		{"a list is not an object", `[1]`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckSystemFile("config.json", []byte(tt.data))
+			if (err != nil) != tt.wantErr {
+				t.Errorf("err = %v, want error %v", err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -196,83 +196,148 @@ var regBrowsers = []struct{ ID, Title, Key string }{
 // policies under HKLM\Software\Policies: ExtensionSettings as a JSON
 // string, NativeMessagingAllowlist as a list key, and the extension's
 // 3rdparty values. It is the quick path for a few machines; Group Policy
-// and Intune use the ADMX.
+// and Intune use the ADMX. The values are [WindowsValues].
 func WindowsReg(s Settings) ([]byte, error) {
+	vs, err := WindowsValues(s)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.WriteString("Windows Registry Editor Version 5.00\r\n")
+	key := ""
+	for _, v := range vs {
+		if v.Key != key {
+			key = v.Key
+			b.WriteString("\r\n[HKEY_LOCAL_MACHINE\\" + key + "]\r\n")
+		}
+		b.WriteString(regString(v.Name) + "=" + v.regData() + "\r\n")
+	}
+	return b.Bytes(), nil
+}
+
+// RegValue is one registry value a Windows policy sets under
+// HKEY_LOCAL_MACHINE.
+type RegValue struct {
+	// Key is the key's path under HKEY_LOCAL_MACHINE.
+	Key string
+	// Name is the value's name.
+	Name string
+	// Value is a string (REG_SZ) or a uint32 (REG_DWORD).
+	Value any
+}
+
+func (v RegValue) regData() string {
+	if d, ok := v.Value.(uint32); ok {
+		return fmt.Sprintf("dword:%08x", d)
+	}
+	return regString(fmt.Sprint(v.Value))
+}
+
+// WindowsValues returns the values [WindowsReg] writes, in its order: for
+// Chrome and Edge, ExtensionSettings (with an update URL), the
+// native-messaging allow-list and the extension's managed settings; for
+// Firefox, ExtensionSettings (with an install URL) and the add-on's managed
+// settings.
+func WindowsValues(s Settings) ([]RegValue, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	var w regWriter
-	w.line("Windows Registry Editor Version 5.00")
+	var vs []RegValue
 	for _, b := range regBrowsers {
-		root := `HKEY_LOCAL_MACHINE\` + b.Key
 		if s.UpdateURL != "" {
 			es, _ := json.Marshal(s.extensionSettings())
-			w.key(root)
-			w.value("ExtensionSettings", string(es))
+			vs = append(vs, RegValue{b.Key, "ExtensionSettings", string(es)})
 		}
-		w.key(root + `\NativeMessagingAllowlist`)
-		w.value("1", manifests.HostName)
-		w.tree(root+`\3rdparty\extensions\`+s.ChromeID+`\policy`, s.managed())
+		vs = append(vs, RegValue{b.Key + `\NativeMessagingAllowlist`, "1", manifests.HostName})
+		vs = append(vs, regTree(b.Key+`\3rdparty\extensions\`+s.ChromeID+`\policy`, s.managed())...)
 	}
-	ff := `HKEY_LOCAL_MACHINE\Software\Policies\Mozilla\Firefox`
 	if s.InstallURL != "" {
 		es, _ := json.Marshal(s.firefoxPolicy()["ExtensionSettings"])
-		w.key(ff)
-		w.value("ExtensionSettings", string(es))
+		vs = append(vs, RegValue{firefoxRegKey, "ExtensionSettings", string(es)})
 	}
-	w.tree(ff+`\3rdparty\Extensions\`+s.FirefoxID, s.managed())
-	return w.b.Bytes(), w.err
+	vs = append(vs, regTree(firefoxRegKey+`\3rdparty\Extensions\`+s.FirefoxID, s.managed())...)
+	return vs, nil
 }
 
-// regWriter writes a .reg file with CRLF line ends.
-type regWriter struct {
-	b   bytes.Buffer
-	err error
+const firefoxRegKey = `Software\Policies\Mozilla\Firefox`
+
+// ManagedKey is the key of one extension's managed settings in one
+// browser's policy: nothing but that extension reads or writes under it.
+type ManagedKey struct {
+	// Browser is Chrome, Edge or Firefox.
+	Browser string
+	// Key is the path under HKEY_LOCAL_MACHINE, ending in the extension id.
+	Key string
+	// Values are the key's values (the settings are under Key\policy for
+	// Chrome and Edge).
+	Values []RegValue
 }
 
-func (w *regWriter) line(s string) { w.b.WriteString(s + "\r\n") }
-
-func (w *regWriter) key(k string) { w.line(""); w.line("[" + k + "]") }
+// ManagedValues returns the managed settings named by keys (the keys of
+// the extension's managed_schema.json, such as allowedOrigins) as each
+// browser's policy reads them: for every Chrome id in Chrome and Edge, for
+// every Firefox add-on id in Firefox. The values are the ones [WindowsReg]
+// writes for them; the other policies (ExtensionSettings, the allow-list)
+// are values other products share, so they are not here.
+func ManagedValues(s Settings, ids []string, keys ...string) ([]ManagedKey, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	chrome, firefox, err := manifests.SplitIDs(ids)
+	if err != nil {
+		return nil, err
+	}
+	all := s.managed()
+	m := map[string]any{}
+	for _, k := range keys {
+		v, ok := all[k]
+		if !ok {
+			return nil, fmt.Errorf("no managed setting %q; use one of %s", k, strings.Join(sortedKeys(all), ", "))
+		}
+		m[k] = v
+	}
+	var mk []ManagedKey
+	for _, id := range chrome {
+		for _, b := range regBrowsers {
+			k := b.Key + `\3rdparty\extensions\` + id
+			mk = append(mk, ManagedKey{b.ID, k, regTree(k+`\policy`, m)})
+		}
+	}
+	for _, id := range firefox {
+		k := firefoxRegKey + `\3rdparty\Extensions\` + id
+		mk = append(mk, ManagedKey{"Firefox", k, regTree(k, m)})
+	}
+	return mk, nil
+}
 
 func regString(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
-func (w *regWriter) value(name string, v any) {
-	switch v := v.(type) {
-	case string:
-		w.line(regString(name) + "=" + regString(v))
-	case bool:
-		n := 0
-		if v {
-			n = 1
-		}
-		w.line(fmt.Sprintf("%s=dword:%08x", regString(name), n))
-	case int:
-		w.line(fmt.Sprintf("%s=dword:%08x", regString(name), uint32(v)))
-	default:
-		w.err = fmt.Errorf("no registry form for %T", v)
-	}
-}
-
-// tree writes a map's scalars as values of key and its lists as subkeys
-// with values "1", "2", ... (how Chrome and Firefox read lists).
-func (w *regWriter) tree(key string, m map[string]any) {
-	w.key(key)
-	var lists []string
+// regTree returns a map's scalars as values of key (booleans and integers
+// as DWORDs) and its lists as subkeys with values "1", "2", ... (how
+// Chrome and Firefox read lists).
+func regTree(key string, m map[string]any) []RegValue {
+	var vs, lists []RegValue
 	for _, k := range sortedKeys(m) {
-		if _, ok := m[k].([]string); ok {
-			lists = append(lists, k)
-			continue
+		switch v := m[k].(type) {
+		case []string:
+			for i, s := range v {
+				lists = append(lists, RegValue{key + `\` + k, fmt.Sprint(i + 1), s})
+			}
+		case bool:
+			n := uint32(0)
+			if v {
+				n = 1
+			}
+			vs = append(vs, RegValue{key, k, n})
+		case int:
+			vs = append(vs, RegValue{key, k, uint32(v)})
+		default:
+			vs = append(vs, RegValue{key, k, fmt.Sprint(v)})
 		}
-		w.value(k, m[k])
 	}
-	for _, k := range lists {
-		w.key(key + `\` + k)
-		for i, v := range m[k].([]string) {
-			w.value(fmt.Sprint(i+1), v)
-		}
-	}
+	return append(vs, lists...)
 }
 
 func sortedKeys(m map[string]any) []string {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -246,5 +247,83 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestManagedValues checks the per-extension keys the MSI's Policy feature
+// writes: the same keys and value shapes as WindowsReg, for each id, and
+// only the settings asked for.
+func TestManagedValues(t *testing.T) {
+	const chrome, edge, ff = "abcdefghijklmnopabcdefghijklmnop", "ponmlkjihgfedcbaponmlkjihgfedcba", "x@example.org"
+	s := Defaults()
+	s.AllowedOrigins = []string{"https://*.example.nhs.uk", "https://portal.nhs.uk:8443"}
+	origins := func(key string) []RegValue {
+		return []RegValue{{key + `\allowedOrigins`, "1", "https://*.example.nhs.uk"}, {key + `\allowedOrigins`, "2", "https://portal.nhs.uk:8443"}}
+	}
+	for _, c := range []struct {
+		reason string
+		ids    []string
+		keys   []string
+		want   []ManagedKey
+		err    string
+	}{
+		{"a Chrome id is configured in Chrome and Edge, a Firefox id in Firefox; a list is a key of numbered values",
+			[]string{chrome, ff}, []string{"allowedOrigins"}, []ManagedKey{
+				{"Chrome", `Software\Policies\Google\Chrome\3rdparty\extensions\` + chrome, origins(`Software\Policies\Google\Chrome\3rdparty\extensions\` + chrome + `\policy`)},
+				{"Edge", `Software\Policies\Microsoft\Edge\3rdparty\extensions\` + chrome, origins(`Software\Policies\Microsoft\Edge\3rdparty\extensions\` + chrome + `\policy`)},
+				{"Firefox", `Software\Policies\Mozilla\Firefox\3rdparty\Extensions\` + ff, origins(`Software\Policies\Mozilla\Firefox\3rdparty\Extensions\` + ff)},
+			}, ""},
+		{"every Chromium id of the build gets its own key (the Web Store's and Edge Add-ons' ids differ)",
+			[]string{chrome, edge}, []string{"pinTimeoutSeconds"}, []ManagedKey{
+				{"Chrome", `Software\Policies\Google\Chrome\3rdparty\extensions\` + chrome, []RegValue{{`Software\Policies\Google\Chrome\3rdparty\extensions\` + chrome + `\policy`, "pinTimeoutSeconds", uint32(120)}}},
+				{"Edge", `Software\Policies\Microsoft\Edge\3rdparty\extensions\` + chrome, []RegValue{{`Software\Policies\Microsoft\Edge\3rdparty\extensions\` + chrome + `\policy`, "pinTimeoutSeconds", uint32(120)}}},
+				{"Chrome", `Software\Policies\Google\Chrome\3rdparty\extensions\` + edge, []RegValue{{`Software\Policies\Google\Chrome\3rdparty\extensions\` + edge + `\policy`, "pinTimeoutSeconds", uint32(120)}}},
+				{"Edge", `Software\Policies\Microsoft\Edge\3rdparty\extensions\` + edge, []RegValue{{`Software\Policies\Microsoft\Edge\3rdparty\extensions\` + edge + `\policy`, "pinTimeoutSeconds", uint32(120)}}},
+			}, ""},
+		{"a setting the schema does not declare is refused, not written", []string{chrome}, []string{"allowedOrigin"}, nil, `no managed setting "allowedOrigin"`},
+		{"an id that is neither Chrome's nor Firefox's is refused", []string{"nope"}, []string{"allowedOrigins"}, nil, "neither a Chrome id"},
+	} {
+		got, err := ManagedValues(s, c.ids, c.keys...)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: err = %v, want %q", c.reason, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.reason, err)
+			continue
+		}
+		if g, w := fmt.Sprintf("%q", got), fmt.Sprintf("%q", c.want); g != w {
+			t.Errorf("%s:\n got %s\nwant %s", c.reason, g, w)
+		}
+	}
+}
+
+// TestManagedValues_SameAsReg checks that the managed settings are the
+// values the .reg file writes for the same extension, so the MSI and
+// `oia policy windows` cannot drift apart.
+func TestManagedValues_SameAsReg(t *testing.T) {
+	s := full()
+	all, err := WindowsValues(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk, err := ManagedValues(s, []string{s.ChromeID, s.FirefoxID}, "allowedOrigins", "allowFrames", "promptOnCardInsert", "pinTimeoutSeconds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []RegValue
+	for _, v := range all {
+		if strings.Contains(v.Key, `\3rdparty\`) {
+			want = append(want, v)
+		}
+	}
+	var got []RegValue
+	for _, m := range mk {
+		got = append(got, m.Values...)
+	}
+	if g, w := fmt.Sprintf("%q", got), fmt.Sprintf("%q", want); g != w {
+		t.Errorf("managed values differ from the .reg file's 3rdparty values:\n got %s\nwant %s", g, w)
 	}
 }

@@ -42,6 +42,7 @@ func init() {
 		{"logout", "end this desktop's session for every browser and application", runLogout},
 		{"ticket", "tell scripts whether there is a ticket (--show-ticket prints it)", runTicket},
 		{"agent", "run the per-desktop agent (autostart), or show or stop it", runAgent},
+		{"configure", "write keys into the system configuration file (what the MSI runs)", runConfigure},
 		{"policy", "write the browser policy an IT team deploys (chrome, edge, firefox, windows, admx, macos)", runPolicy},
 		{"version", "print the version", runVersion},
 		{"help", "show this help", runHelp},

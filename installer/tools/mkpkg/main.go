@@ -3,8 +3,8 @@
 
 // Command mkpkg builds the release artefacts into one directory (make
 // package runs it with go run): the .deb and .rpm, the Chrome zip, CRX3
-// and update manifest, the Firefox .xpi, the signed Windows executables and
-// SHA256SUMS. See docs/deployment.md.
+// and update manifest, the Firefox .xpi, the signed Windows executables, the
+// signed MSI (installer/msi) and SHA256SUMS. See docs/deployment.md.
 package main
 
 import (
@@ -26,6 +26,7 @@ import (
 
 	"github.com/openidentityagent/oia"
 	"github.com/openidentityagent/oia/host/config"
+	"github.com/openidentityagent/oia/installer/msi"
 	"github.com/openidentityagent/oia/installer/pkg"
 	"github.com/openidentityagent/oia/manifests"
 )
@@ -39,6 +40,7 @@ type options struct {
 	winBin, winCert, winKey      string
 	winCA                        string
 	ids                          []string
+	edgeID                       string
 	mtime                        time.Time
 }
 
@@ -60,6 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.winKey, "win-key", os.Getenv("WIN_SIGN_KEY"), "Authenticode key PEM (WIN_SIGN_KEY)")
 	fs.StringVar(&o.winCA, "win-ca", os.Getenv("WIN_SIGN_CA"), "CA PEM to verify the signatures against (WIN_SIGN_CA)")
 	idList := fs.String("extension-ids", os.Getenv("EXTENSION_IDS"), "comma-separated `IDS` of the extension as published and signed, written into the host manifests (EXTENSION_IDS)")
+	fs.StringVar(&o.edgeID, "edge-id", os.Getenv("EDGE_EXTENSION_ID"), "the extension's `ID` in Microsoft Edge Add-ons, one of -extension-ids, which the MSI's Policy feature installs in Edge; empty: Edge installs the Chrome Web Store's (EDGE_EXTENSION_ID)")
 	printID := fs.String("print-crx-id", "", "print the Chrome extension id of the PEM key `FILE` and exit")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -84,6 +87,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	o.ids = ids
+	if _, err := msi.Installs(ids, o.edgeID); err != nil {
+		fmt.Fprintf(stderr, "mkpkg: -edge-id: %v\n", err)
+		return 2
+	}
 	mtime, err := sourceDate()
 	if err != nil {
 		fmt.Fprintf(stderr, "mkpkg: %v\n", err)
@@ -245,6 +252,11 @@ func build(ctx context.Context, o options, stdout io.Writer) error {
 			}
 			made = append(made, dst)
 		}
+		p, err := buildMSI(ctx, o, wd, stdout)
+		if err != nil {
+			return err
+		}
+		made = append(made, p)
 	}
 	return writeSums(o.out, made, stdout)
 }
@@ -263,4 +275,35 @@ func writeSums(dir string, files []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "wrote %s\n", f)
 	}
 	return os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(b.String()), 0o644)
+}
+
+// buildMSI packs the signed executables and DLLs in wd into the MSI, then
+// signs the MSI itself with the same key and time (the package is signed
+// after the files in it, as Windows checks both).
+func buildMSI(ctx context.Context, o options, wd string, stdout io.Writer) (string, error) {
+	tmp, err := os.MkdirTemp("", "oia-msi-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	unsigned, err := msi.Build(ctx, msi.Options{
+		Version: oia.Version, Host: filepath.Join(wd, "oia-host.exe"), OIA: filepath.Join(wd, "oia.exe"),
+		TicketAPI32: filepath.Join(wd, "x86", "TicketApiDll.dll"), TicketAPI64: filepath.Join(wd, "x64", "TicketApiDll.dll"),
+		ExtensionIDs: o.ids, EdgeID: o.edgeID, MTime: o.mtime,
+	}, tmp)
+	if err != nil {
+		return "", err
+	}
+	dst := filepath.Join(o.out, msi.FileName(oia.Version))
+	os.Remove(dst)
+	if err := pkg.SignExe(ctx, pkg.SignOptions{Cert: o.winCert, Key: o.winKey, Time: o.mtime}, unsigned, dst); err != nil {
+		return "", err
+	}
+	if o.winCA != "" {
+		if err := pkg.VerifyExe(ctx, dst, o.winCA); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(stdout, "windows: %s signature verifies\n", filepath.Base(dst))
+	}
+	return dst, nil
 }

@@ -82,3 +82,15 @@ func TestReleaseBuild(t *testing.T) {
 		t.Errorf("a release build does not trust the id it was built with:\n%s", got)
 	}
 }
+
+// TestEdgeID: an Edge Add-ons id the host manifests would not list is
+// refused before anything is built (the MSI's Policy feature would install
+// an extension the host refuses).
+func TestEdgeID(t *testing.T) {
+	var stdout, stderr strings.Builder
+	code := run([]string{"-extension-ids", "abcdefghijklmnopabcdefghijklmnop,identity-agent@openidentityagent.org",
+		"-edge-id", "ponmlkjihgfedcbaponmlkjihgfedcba", "-out", t.TempDir()}, &stdout, &stderr)
+	if code != 2 || !strings.Contains(stderr.String(), "-edge-id: the Edge id ponmlkjihgfedcbaponmlkjihgfedcba is not among the Chrome ids") {
+		t.Errorf("exit %d, stderr %q; want 2 and the Edge id refused", code, stderr.String())
+	}
+}
