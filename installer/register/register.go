@@ -444,7 +444,7 @@ func install(t Target, o Options, reg Registry) (Status, error) {
 		return status, nil
 	}
 	if status != AlreadyRegistered {
-		if err := writeFileAtomic(t.File, want); err != nil {
+		if err := WriteFileAtomic(t.File, want); err != nil {
 			return Failed, err
 		}
 	}
@@ -456,10 +456,11 @@ func install(t Target, o Options, reg Registry) (Status, error) {
 	return status, nil
 }
 
-// writeFileAtomic writes data to path through a temporary file and a
-// rename, so a browser never reads half a manifest. The file is 0644 and
-// new directories 0755: browsers of every user must read them.
-func writeFileAtomic(path string, data []byte) error {
+// WriteFileAtomic writes data to path through a temporary file and a
+// rename, so a reader never sees half a file (a browser, a manifest; the
+// host, a configuration). The file is 0644 and new directories 0755:
+// browsers of every user must read them.
+func WriteFileAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("cannot create %s (%v); for --system run as root or administrator", dir, err)

@@ -4,7 +4,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/openidentityagent/oia/host/config"
 	"github.com/openidentityagent/oia/installer/policy"
+	"github.com/openidentityagent/oia/installer/register"
 )
 
 // runConfigure writes keys into the system configuration file: what the
@@ -179,23 +179,7 @@ func mergeSystemConfig(path string, set map[string]any) error {
 	if err := config.CheckSystemFile(path, out); err != nil {
 		return fmt.Errorf("%v; nothing was written", err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".config-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := io.Copy(f, bytes.NewReader(out)); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return register.WriteFileAtomic(path, out)
 }
 
 // removeSystemConfig deletes the file at path, then its folder if empty.
