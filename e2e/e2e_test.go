@@ -56,20 +56,26 @@ func TestE2E(t *testing.T) {
 	for _, name := range []string{"chromium", "firefox"} {
 		t.Run(name, func(t *testing.T) {
 			s := r.launch(t, name)
-			for _, sc := range scenarios {
-				t.Run(sc.name, func(t *testing.T) {
-					ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-					defer cancel()
-					// A cleanup: it runs after the scenario's own cleanups,
-					// which can fail too.
-					t.Cleanup(func() { s.dumpHostLog(t) })
-					out := filepath.Join("out", name, sc.name)
-					if err := os.RemoveAll(out); err != nil {
-						t.Fatal(err)
-					}
-					sc.run(t, ctx, s, out)
-				})
+			s.run(t, scenarios, filepath.Join("out", name))
+		})
+	}
+}
+
+// run runs the scenarios in the suite's browser, in order, each as a
+// subtest with its screenshots in a fresh folder of out.
+func (s *suite) run(t *testing.T, list []scenario, out string) {
+	for _, sc := range list {
+		t.Run(sc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			// A cleanup: it runs after the scenario's own cleanups,
+			// which can fail too.
+			t.Cleanup(func() { s.dumpHostLog(t) })
+			dir := filepath.Join(out, sc.name)
+			if err := os.RemoveAll(dir); err != nil {
+				t.Fatal(err)
 			}
+			sc.run(t, ctx, s, dir)
 		})
 	}
 }

@@ -4,10 +4,8 @@
 package e2e
 
 import (
-	"context"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/openidentityagent/oia/e2e/pivcard"
 	"github.com/openidentityagent/oia/e2e/pivcard/pivcardtest"
@@ -84,14 +82,7 @@ func TestE2EOpenSC(t *testing.T) {
 	for _, name := range []string{"chromium", "firefox"} {
 		t.Run(name, func(t *testing.T) {
 			s := r.launchWith(t, name, launchOptions{openSC: true})
-			for _, sc := range openSCScenarios {
-				t.Run(sc.name, func(t *testing.T) {
-					ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-					defer cancel()
-					t.Cleanup(func() { s.dumpHostLog(t) })
-					sc.run(t, ctx, s, filepath.Join("out", "opensc", name, sc.name))
-				})
-			}
+			s.run(t, openSCScenarios, filepath.Join("out", "opensc", name))
 		})
 	}
 }
