@@ -237,8 +237,11 @@ func (rw *readerWatch) changed(w *Watcher, r waitResult) (evs []Event, ok bool) 
 		mods = w.modules
 	} else {
 		for _, m := range w.modules {
-			if slices.ContainsFunc(slices.Collect(maps.Values(rw.driven[m])), func(rd string) bool { return rw.moved(before, rd) }) {
-				mods = append(mods, m)
+			for _, rd := range rw.driven[m] {
+				if rw.moved(before, rd) || rw.unread(w, m, before, rd) {
+					mods = append(mods, m)
+					break
+				}
 			}
 		}
 		if len(mods) == 0 {
@@ -268,6 +271,22 @@ func (rw *readerWatch) moved(before map[string]pcsc.State, rd string) bool {
 	}
 	n := rw.states[rd]
 	return n.Events() != b.Events() || n.Present() != b.Present()
+}
+
+// unread reports whether reader rd holds a card the module could not read
+// (another process held it exclusively, or it was busy) and its flags
+// changed since: it is worth trying again. A card the module can read is
+// never read again for a change of flags.
+func (rw *readerWatch) unread(w *Watcher, m *Module, before map[string]pcsc.State, rd string) bool {
+	if !rw.states[rd].Present() || rw.states[rd] == before[rd] {
+		return false
+	}
+	for sl, r := range rw.driven[m] {
+		if _, known := w.cards[slotKey{m.path, sl}]; known && r == rd {
+			return false
+		}
+	}
+	return true
 }
 
 // known gives the card w knows in a slot whose reader did not move since
