@@ -38,13 +38,14 @@ func TestRun_Small(t *testing.T) {
 	var out bytes.Buffer
 	rep.Print(&out)
 	for _, name := range []string{"login_overhead_ratio=", "login_overhead_ms=", "cold_start_ms=", "cold_start_ratio=",
-		"roundtrip_us=", "roundtrip_p99_us=", "msgs_per_s=", "roundtrip_inprocess_us=", "roundtrip_relay_ratio=", "rss_mib_1=", "rss_mib_3=", "rss_growth_pct=", "page_to_ticket_ms="} {
+		"roundtrip_us=", "roundtrip_p99_us=", "msgs_per_s=", "roundtrip_inprocess_us=", "roundtrip_relay_ratio=", "rss_mib_1=", "rss_mib_3=", "rss_growth_pct=", "page_to_ticket_ms=",
+		"idle_apdus_per_min=", "login_opensc_ms=", "broker_roundtrip_ms=", "removal_to_logout_ms=", "insert_to_prompt_ms="} {
 		if !strings.Contains(out.String(), "\n"+name) && !strings.HasPrefix(out.String(), name) {
 			t.Errorf("no %s line in:\n%s", name, out.String())
 		}
 	}
 	for _, f := range rep.Figures {
-		if !f.NA && f.Value <= 0 && f.Name != "rss_growth_pct" && f.Name != "login_overhead_ms" {
+		if !f.NA && f.Value <= 0 && f.Name != "rss_growth_pct" && f.Name != "login_overhead_ms" && f.Name != "idle_apdus_per_min" {
 			t.Errorf("%s = %v: a measured figure must be positive", f.Name, f.Value)
 		}
 	}
