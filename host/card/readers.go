@@ -126,20 +126,25 @@ func (w *Watcher) openReaders() *readerWatch {
 
 // refresh lists the readers and reads their states now.
 func (rw *readerWatch) refresh() error {
-	readers, err := rw.src.Readers()
-	if err != nil {
-		return err
-	}
-	rs := []pcsc.ReaderState{{Reader: pcsc.PnP}}
-	for _, r := range readers {
-		rs = append(rs, pcsc.ReaderState{Reader: r})
-	}
-	err = rw.src.GetStatusChange(rs, 0)
-	if errors.Is(err, pcsc.ErrUnknownReader) {
-		return rw.refresh() // unplugged meanwhile
-	}
-	if err != nil && !errors.Is(err, pcsc.ErrTimeout) {
-		return err
+	var readers []string
+	var rs []pcsc.ReaderState
+	for try := 0; ; try++ {
+		var err error
+		if readers, err = rw.src.Readers(); err != nil {
+			return err
+		}
+		rs = []pcsc.ReaderState{{Reader: pcsc.PnP}}
+		for _, r := range readers {
+			rs = append(rs, pcsc.ReaderState{Reader: r})
+		}
+		err = rw.src.GetStatusChange(rs, 0)
+		if errors.Is(err, pcsc.ErrUnknownReader) && try < 3 {
+			continue // unplugged meanwhile: list again
+		}
+		if err != nil && !errors.Is(err, pcsc.ErrTimeout) {
+			return err
+		}
+		break
 	}
 	rw.readers = readers
 	rw.states = map[string]pcsc.State{}

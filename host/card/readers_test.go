@@ -140,7 +140,9 @@ func (f *fakeReaders) Readers() ([]string, error) {
 	defer f.mu.Unlock()
 	var out []string
 	for r := range f.states {
-		out = append(out, r)
+		if r != pcsc.PnP {
+			out = append(out, r)
+		}
 	}
 	slices.Sort(out)
 	return out, nil
@@ -192,6 +194,16 @@ func (f *fakeReaders) set(reader string, flags pcsc.State, events uint16) {
 	f.moved = make(chan struct{})
 }
 
+// attach adds a reader in state st and counts a reader event on PnP.
+func (f *fakeReaders) attach(reader string, st pcsc.State) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.states[reader] = st
+	f.states[pcsc.PnP] += 1 << 16
+	close(f.moved)
+	f.moved = make(chan struct{})
+}
+
 func (f *fakeReaders) fail(err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -231,6 +243,13 @@ func TestWatcher_Readers(t *testing.T) {
 		{"pulled and put back between looks", func(rd *fakeReaders, m *fakeModule, tick chan time.Time) {
 			rd.set(r, pcsc.Present, 2)
 		}, "removed:A inserted:A", 1, "the same card came back: its login is gone, so it is new"},
+		{"reader attached", func(rd *fakeReaders, m *fakeModule, tick chan time.Time) {
+			m.mu.Lock()
+			m.slots = append(m.slots, "R 00 01")
+			m.tokens[1] = "C"
+			m.mu.Unlock()
+			rd.attach("R 00 01", pcsc.Present|1<<16)
+		}, "inserted:C", 1, "PnP: readers are listed again; only the new reader's card is read"},
 		{"PC/SC fails", func(rd *fakeReaders, m *fakeModule, tick chan time.Time) {
 			m.put(0, "")
 			rd.fail(errors.New("pcscd died"))
