@@ -61,7 +61,7 @@ test: deps-test build lint $(TEST_DEPS) test-go
 # the enterprise-policy scenario writes a machine-wide browser policy for a
 # few seconds, which any other browser running then would also obey.
 BROWSER_PKGS := ./e2e ./e2e/browser ./e2e/demo
-TEST_ENV     := OIA_BIN=$(abspath $(BIN)) OIA_LIB=$(abspath $(BUILD)/lib)
+TEST_ENV     := OIA_BIN=$(abspath $(BIN)) OIA_LIB=$(abspath $(BUILD)/lib) OIA_WINDOWS_BUILD=$(abspath $(BUILD))
 
 test-go:
 	$(TEST_ENV) $(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v -E '/e2e(/browser|/demo)?$$')

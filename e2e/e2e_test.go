@@ -428,8 +428,8 @@ func cardRemoved(t *testing.T, ctx context.Context, s *suite, out string) {
 	page := s.openApp(t, ctx)
 	s.ensureLoggedIn(t, ctx, page, filepath.Join(out, "setup"))
 	ticket := s.ticketOf(t, ctx, page)
-	t.Cleanup(func() { _ = s.card.Insert() })
-	must(t, s.card.Remove())
+	t.Cleanup(func() { _ = s.slot.Insert() })
+	must(t, s.slot.Remove())
 	must(t, page.WaitFor(ctx, `document.getElementById("session").textContent === "ended" && document.querySelector('#events li[data-event="cardRemoved"]') !== null && document.querySelector('#events li[data-event="ticketDestroyed"]') !== null`))
 	shot(t, ctx, page, out, "app.png")
 	// The broker logout has no event of its own to wait for: poll the
@@ -735,18 +735,18 @@ func (s *suite) reinsert(t *testing.T, ctx context.Context, page browser.Page) {
 // is out.
 func (s *suite) reinsertWith(t *testing.T, ctx context.Context, page browser.Page, change func() error) {
 	t.Helper()
-	st, err := s.card.Status()
+	present, err := s.slot.Present()
 	must(t, err)
-	if st.Present {
+	if present {
 		must(t, page.Eval(ctx, `document.querySelectorAll('#events li[data-event="cardRemoved"]').forEach((li) => li.remove())`, nil))
-		must(t, s.card.Remove())
+		must(t, s.slot.Remove())
 		must(t, page.WaitFor(ctx, `document.querySelector('#events li[data-event="cardRemoved"]') !== null`))
 	}
 	if change != nil {
 		must(t, change())
 	}
 	must(t, page.Eval(ctx, `document.querySelectorAll('#events li[data-event="cardInserted"]').forEach((li) => li.remove())`, nil))
-	must(t, s.card.Insert())
+	must(t, s.slot.Insert())
 	must(t, page.WaitFor(ctx, `document.querySelector('#events li[data-event="cardInserted"]') !== null`))
 }
 

@@ -137,9 +137,13 @@ func newRig(t *testing.T) *rig {
 // once for all its scenarios.
 type suite struct {
 	*rig
-	name    string // chromium or firefox
-	b       browser.Browser
-	card    *vcard.Card
+	name string // chromium or firefox
+	b    browser.Browser
+	card *vcard.Card // our module's card; nil on the OpenSC chain
+	// slot is the reader the suite's card sits in, on either chain;
+	// cardEnv is what the host needs to reach that chain.
+	slot    cardSlot
+	cardEnv []string
 	hostLog string
 	// agent is the endpoint of the agent the browser's hosts share.
 	agent *e2erig.Agent
@@ -179,6 +183,10 @@ type launchOptions struct {
 	// development build trusts); nil leaves it missing, so the machine's
 	// /etc is never read.
 	system map[string]any
+	// openSC puts Jane's card behind the chain a trust's Linux desktop
+	// has: OpenSC's module over a private pcscd, with the virtual PIV
+	// card (e2e/pivcard) in its reader, instead of our module's card.
+	openSC bool
 }
 
 // launchWith is launch with o.
@@ -192,11 +200,11 @@ func (r *rig) launchWith(t *testing.T, browserName string, o launchOptions) *sui
 	var err error
 	switch {
 	case o.again != nil:
-		s = &suite{rig: r, name: browserName, hostLog: o.again.hostLog, card: o.again.card,
+		s = &suite{rig: r, name: browserName, hostLog: o.again.hostLog, card: o.again.card, slot: o.again.slot, cardEnv: o.again.cardEnv,
 			agent: o.again.agent, dir: o.again.dir, cfgPath: o.again.cfgPath, sysPath: o.again.sysPath}
 		o.share = s // the card, configuration and agent are the old run's
 	case o.share != nil:
-		s = &suite{rig: r, name: browserName, hostLog: o.share.hostLog, card: o.share.card,
+		s = &suite{rig: r, name: browserName, hostLog: o.share.hostLog, card: o.share.card, slot: o.share.slot, cardEnv: o.share.cardEnv,
 			agent: o.share.agent, dir: t.TempDir(), cfgPath: o.share.cfgPath, sysPath: o.share.sysPath}
 	default:
 		s = &suite{rig: r, name: browserName, dir: t.TempDir()}
@@ -232,12 +240,11 @@ func (r *rig) launchWith(t *testing.T, browserName string, o launchOptions) *sui
 		})
 	}
 	cfgPath := s.cfgPath
-	env := []string{
+	env := append([]string{
 		"OIA_CONFIG=" + cfgPath,
 		"OIA_SYSTEM_CONFIG=" + s.sysPath,
-		s.card.Env(),
 		s.agent.Env(),
-	}
+	}, s.cardEnv...)
 	opts := browser.Options{
 		Extension: ext,
 		Dir:       filepath.Join(dir, "browser"),
@@ -305,13 +312,13 @@ func (r *rig) launchWith(t *testing.T, browserName string, o launchOptions) *sui
 // configuration, changed by o.config.
 func (s *suite) writeConfig(t *testing.T, o launchOptions) error {
 	t.Helper()
-	var err error
-	if s.card, err = vcard.Init(filepath.Join(s.dir, "card"), vcard.InitOptions{PIN: janePIN, User: s.jane}); err != nil {
+	module, err := s.insertCard(t, o.openSC)
+	if err != nil {
 		return err
 	}
 	r := s.rig
 	cfg := map[string]any{
-		"pkcs11Modules":        []string{vcard.ModulePath(t)},
+		"pkcs11Modules":        []string{module},
 		"brokerURL":            r.sim.URL(),
 		"caBundle":             r.sim.CAFile(),
 		"allowedOrigins":       []string{r.app.URL()},

@@ -26,7 +26,13 @@ BROWSERS=(
 WINDOWS=(
 	gcc-mingw-w64-x86-64 osslsigncode      # Windows binaries, Authenticode
 	gcc-mingw-w64-i686                     # the 32-bit TicketApiDll.dll (legacy applications)
+	msitools wixl                          # the MSI: wixl builds it, msiinfo/msiextract inspect it
 )
+# Runs the Windows tests (e2e/windows). 64-bit only: Debian's wine32 needs
+# the i386 architecture, whose libraries must match the installed amd64
+# ones version for version (docs/installer.md, "Tested under Wine"), so the
+# x86 DLL's run under Wine skips unless wine32 is installed by hand.
+WINE=(wine64)
 TERMINAL=(tmux)                        # drives 'oia login' in a terminal test
 DOCS=(graphviz)                        # make docs: the state-machine picture (optional there)
 
@@ -35,11 +41,11 @@ PACKAGES=()
 for group in "$@"; do
 	case "$group" in
 	build) PACKAGES+=("${BUILD[@]}") ;;
-	test) PACKAGES+=("${BUILD[@]}" "${CARDS[@]}" "${BROWSERS[@]}" "${WINDOWS[@]}" "${TERMINAL[@]}") ;;
+	test) PACKAGES+=("${BUILD[@]}" "${CARDS[@]}" "${BROWSERS[@]}" "${WINDOWS[@]}" "${WINE[@]}" "${TERMINAL[@]}") ;;
 	demo) PACKAGES+=("${BUILD[@]}" "${CARDS[@]}" "${BROWSERS[@]}") ;;
 	package) PACKAGES+=("${BUILD[@]}" "${WINDOWS[@]}") ;;
 	docs) PACKAGES+=("${DOCS[@]}") ;;
-	all) PACKAGES+=("${BUILD[@]}" "${CARDS[@]}" "${BROWSERS[@]}" "${WINDOWS[@]}" "${TERMINAL[@]}" "${DOCS[@]}") ;;
+	all) PACKAGES+=("${BUILD[@]}" "${CARDS[@]}" "${BROWSERS[@]}" "${WINDOWS[@]}" "${WINE[@]}" "${TERMINAL[@]}" "${DOCS[@]}") ;;
 	*) echo "deps.sh: unknown group $group: use build, test, demo, package, docs or all" >&2; exit 2 ;;
 	esac
 done

@@ -54,6 +54,17 @@ type Options struct {
 	Env []string
 	// Buffer is how many frames may wait unread; default 1024.
 	Buffer int
+	// Args are the host's arguments; default the development extension
+	// as the caller ([DevCaller]).
+	Args []string
+	// Command, when set, makes the command that runs Binary with args
+	// instead of exec.Command: e2e/wine's, for a Windows build under Wine.
+	// The environment it sets is kept, with the host's added.
+	Command func(binary string, args ...string) *exec.Cmd
+	// Path maps a path of this machine to the host's name for it (a
+	// Windows path under Wine) in the environment and the configuration;
+	// default unchanged.
+	Path func(string) string
 }
 
 // Host is a running oia-host and the reading end of its output.
@@ -87,15 +98,31 @@ func Start(o Options) (*Host, error) {
 	for k, v := range o.Config {
 		cfg[k] = v
 	}
+	path := o.Path
+	if path == nil {
+		path = func(p string) string { return p }
+	}
 	if _, ok := cfg["logFile"]; !ok {
-		cfg["logFile"] = filepath.Join(o.Dir, "host.log")
+		cfg["logFile"] = path(filepath.Join(o.Dir, "host.log"))
 	}
 	cfgPath, err := WriteConfig(o.Dir, cfg)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(o.Binary, DevCaller)
-	cmd.Env = append(os.Environ(), "OIA_CONFIG="+cfgPath, "OIA_SYSTEM_CONFIG="+filepath.Join(o.Dir, "no-system-config.json"))
+	args := o.Args
+	if args == nil {
+		args = []string{DevCaller}
+	}
+	var cmd *exec.Cmd
+	if o.Command != nil {
+		cmd = o.Command(o.Binary, args...)
+	} else {
+		cmd = exec.Command(o.Binary, args...)
+	}
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, "OIA_CONFIG="+path(cfgPath), "OIA_SYSTEM_CONFIG="+path(filepath.Join(o.Dir, "no-system-config.json")))
 	cmd.Env = append(cmd.Env, o.Env...)
 	h := newHost(o.Buffer)
 	h.cmd = cmd

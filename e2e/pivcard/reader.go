@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"time"
 )
 
 // vpcd control bytes (vsmartcard virtualsmartcard/src/vpcd/vpcd.h).
@@ -104,11 +105,24 @@ func (r *Reader) Remove() {
 	}
 }
 
-// Swap takes the card out and puts c in. vpcd finds the slot empty at
-// its next poll (the old connection is closed) and c at the one after, so
-// pcscd always records a removal and an insertion.
+// SwapDwell is how long [Reader.Swap] leaves the reader empty: longer
+// than two of pcscd's presence polls (PCSCLITE_STATUS_POLL_RATE, 400 ms in
+// pcsc-lite's src/pcscd.h), so that pcscd sees the slot empty, as it does
+// a real reader's.
+const SwapDwell = time.Second
+
+// Swap takes the card out, leaves the reader empty for [SwapDwell], and
+// puts c in, so that pcscd records a removal and an insertion.
+//
+// Without the wait pcscd can miss the removal: vpcd drops the card's
+// connection when an APDU fails on it (vicc_transmit calls vicc_eject in
+// vsmartcard's src/vpcd/vpcd.c), and its next presence poll accepts the
+// relay's connection to the new card, already waiting, without ever
+// reporting the slot empty; pcscd then keeps the old card's handle, and
+// its transmits fail while the slot still reads as present.
 func (r *Reader) Swap(c *Card) {
 	r.Remove()
+	time.Sleep(SwapDwell)
 	r.Insert(c)
 }
 

@@ -61,16 +61,21 @@ type Module struct {
 	// mu is held for reading around every call into ctx and for writing
 	// while the module is finalised (Close, reinitialise).
 	mu sync.RWMutex
-	// serial serialises every call when the module cannot lock itself.
+	// serial serialises every call when the module cannot lock itself or
+	// runs without locks (unlocked).
 	serial sync.Mutex
 	noLock bool
-	ctx    p11
-	info   pkcs11.Info
+	// unlocked: the module is initialised with C_Initialize(NULL_PTR), so
+	// it takes no locks of its own (OpenSC: see openSCUnlocked).
+	unlocked bool
+	ctx      p11
+	info     pkcs11.Info
 	// gen is bumped by each re-initialisation (under mu); sessions remember
 	// theirs. Atomic so that generation never waits for a re-initialisation
 	// in progress (a dead p11-kit remote can hold mu for seconds).
 	gen    atomic.Uint64
 	up     bool // C_Initialize succeeded and Finalize has not been called
+	shared bool // C_Initialize found the module initialised by someone else
 	closed bool
 	refs   int  // under registry.mu
 	lost   bool // under mu (write) or lostMu
@@ -129,6 +134,12 @@ func open(path string, load loader) (*Module, error) {
 	if info, err := ctx.GetInfo(); err == nil {
 		m.info = info
 	}
+	if !m.shared && isOpenSC(m.info) {
+		if err := m.openSCUnlocked(); err != nil {
+			ctx.Destroy()
+			return nil, loadFailed(key, err)
+		}
+	}
 	registry.m[key] = m
 	return m, nil
 }
@@ -141,25 +152,63 @@ func loadFailed(path string, why error) error {
 }
 
 // initialize calls C_Initialize with OS locking, falling back to no
-// locking (and serialised calls) when the module answers CKR_CANT_LOCK.
-// The caller holds mu for writing or owns m exclusively.
+// locking (and serialised calls) when the module answers CKR_CANT_LOCK;
+// an unlocked module (OpenSC) gets C_Initialize(NULL_PTR). The caller
+// holds mu for writing or owns m exclusively.
 func (m *Module) initialize() error {
-	err := m.ctx.Initialize()
-	if rvOf(err) == pkcs11.CKR_CANT_LOCK {
-		m.noLock = true
-		err = m.ctx.Initialize(pkcs11.InitializeWithFlags(0))
+	var err error
+	if m.unlocked {
+		err = initializeNull(m.path)
+	} else {
+		err = m.ctx.Initialize()
+		if rvOf(err) == pkcs11.CKR_CANT_LOCK {
+			m.noLock = true
+			err = m.ctx.Initialize(pkcs11.InitializeWithFlags(0))
+		}
 	}
+	m.shared = false
 	switch rvOf(err) {
 	case pkcs11.CKR_OK:
 	case pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED:
 		// Something else in this process initialised it (a test helper,
 		// another library); it works, and our Finalize would not hurt it
 		// more than its own.
+		m.shared = true
 	default:
 		return fmt.Errorf("C_Initialize failed: %w: the middleware is installed but not working; see its documentation or run 'oia doctor'", err)
 	}
 	m.up = true
 	return nil
+}
+
+// isOpenSC reports whether info (from C_GetInfo) is OpenSC's module.
+func isOpenSC(info pkcs11.Info) bool {
+	return info.ManufacturerID == "OpenSC Project"
+}
+
+// openSCUnlocked initialises OpenSC again with C_Initialize(NULL_PTR): no
+// locks inside the module, every call serialised here instead. OpenSC takes
+// its one global lock in every C_ function anyway (src/pkcs11/*.c,
+// sc_pkcs11_lock), so this costs no concurrency. With locks, a card pulled
+// while OpenSC takes the card's lock wedges the module for good: in OpenSC
+// 0.23 (Debian 12), sc_lock (src/libopensc/card.c) whose driver hook
+// card_reader_lock_obtained fails (the PIV driver's SELECT to a card that
+// just left) drops lock_count back and still returns success, and the
+// caller's sc_unlock then finds lock_count < 1 and returns without
+// releasing card->mutex; the next sc_lock (the next C_GetTokenInfo, from
+// sc_pkcs15_get_pin_info) waits on it for ever, holding OpenSC's global
+// lock, so every later call into the module waits too. OpenSC 0.24 fixed
+// sc_lock (upstream commit d449feeda, issue OpenSC#2707); sc_unlock's
+// early return with the mutex held is still there. Without locks the
+// mutex is a no-op and the unbalanced unlock is harmless (docs/card.md).
+// The caller owns m exclusively and the module was initialised by m.
+func (m *Module) openSCUnlocked() error {
+	if err := m.ctx.Finalize(); err != nil {
+		return fmt.Errorf("C_Finalize before initialising without locks: %w", err)
+	}
+	m.up = false
+	m.unlocked, m.noLock = true, true
+	return m.initialize()
 }
 
 // Path returns the absolute path the module was loaded from.

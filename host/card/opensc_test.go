@@ -6,6 +6,8 @@ package card
 import (
 	"context"
 	"crypto"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +53,39 @@ func pollUntil(t *testing.T, w *Watcher) []Event {
 			t.Fatal("no card event in 10 s")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// pollWithin is pollUntil for up to d that fails, rather than waiting for
+// ever, when a poll is stuck inside the module.
+func pollWithin(t *testing.T, w *Watcher, d time.Duration) []Event {
+	t.Helper()
+	done := make(chan []Event, 1)
+	go func() {
+		deadline := time.Now().Add(d)
+		for time.Now().Before(deadline) {
+			if evs := w.Poll(); len(evs) > 0 {
+				done <- evs
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		done <- nil
+	}()
+	select {
+	case evs := <-done:
+		if evs == nil {
+			t.Fatalf("no card event in %v", d)
+		}
+		return evs
+	case <-time.After(d + 5*time.Second):
+		// The stuck call also holds the cleanup (sessions and the module
+		// close through it) until go test's -timeout, which prints no test
+		// output: say why now.
+		msg := fmt.Sprintf("the watcher is stuck inside the module for %v", d+5*time.Second)
+		fmt.Fprintln(os.Stderr, t.Name()+": "+msg)
+		t.Fatal(msg)
+		return nil
 	}
 }
 
@@ -155,17 +190,22 @@ func TestOpenSC(t *testing.T) {
 		}
 	})
 
-	// held is a session kept open across removal and reinsertion, as the
-	// login machine holds one: OpenSC 0.23 was seen to hang in
-	// C_GetTokenInfo after a reinsertion while a process held its old
-	// session (docs/card.md, "OpenSC").
+	// held is a session logged in and kept open across removal and
+	// reinsertion, as the login machine holds one: OpenSC 0.23 initialised
+	// with its own locks wedged there (docs/card.md, "OpenSC").
 	held, err := OpenSession(tok)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer held.Close()
 
-	t.Run("removal reported at once; the held session is dead", func(t *testing.T) {
+	t.Run("removal while logged in reported at once; the held session is dead", func(t *testing.T) {
+		if err := held.Login(pin); err != nil {
+			t.Fatal(err)
+		}
+		if evs := nextEvents(events, 500*time.Millisecond); len(evs) != 0 {
+			t.Fatalf("a login made the watcher report %v", evs)
+		}
 		start := time.Now()
 		s.Reader.Remove()
 		select {
@@ -207,7 +247,7 @@ func TestOpenSC(t *testing.T) {
 				t.Fatal(err)
 			}
 		case <-time.After(20 * time.Second):
-			t.Fatal("C_GetTokenInfo after reinsertion did not return in 20 s: OpenSC's card lock hang (docs/card.md)")
+			t.Fatal("C_GetTokenInfo after reinsertion did not return in 20 s: OpenSC's card lock (docs/card.md, \"OpenSC\")")
 		}
 	})
 
@@ -240,6 +280,40 @@ func TestOpenSC(t *testing.T) {
 		wantCode(t, err, protocol.CodeCardRemoved)
 	})
 	c = c2
+
+	t.Run("a polling watcher too: removal while logged in, and the card back", func(t *testing.T) {
+		// Modules that PC/SC cannot watch are polled. OpenSC initialised
+		// with its own locks wedged a poll after the card left
+		// (docs/card.md, "OpenSC"): a watcher polling OpenSC must come
+		// through a removal as well.
+		pw := NewWatcher([]*Module{m}, 0)
+		pw.OpenReaders = noReaders
+		if evs := pollWithin(t, pw, 10*time.Second); len(evs) != 1 || evs[0].Kind != Inserted {
+			t.Fatalf("first poll %v, want the card", evs)
+		}
+		sess, err := OpenSession(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sess.Close()
+		if err := sess.Login(pin); err != nil {
+			t.Fatal(err)
+		}
+		s.Reader.Remove()
+		if evs := pollWithin(t, pw, 10*time.Second); len(evs) != 1 || evs[0].Kind != Removed {
+			t.Fatalf("events %v, want the card removed", evs)
+		}
+		s.Reader.Insert(c)
+		evs := pollWithin(t, pw, 10*time.Second)
+		if len(evs) != 1 || evs[0].Kind != Inserted || evs[0].Token.Serial != c.Serial() {
+			t.Fatalf("events %v, want the card inserted again", evs)
+		}
+		tok = evs[0].Token
+		// Run saw the same removal and insertion.
+		if got := nextEvents(events, 3*time.Second); len(got) != 2 || got[0].Kind != Removed || got[1].Kind != Inserted {
+			t.Errorf("Run reported %v, want the card removed and inserted", got)
+		}
+	})
 
 	t.Run("wrong passcodes: the card's counter, then locked, no fourth VERIFY", func(t *testing.T) {
 		sess, err := OpenSession(tok)

@@ -133,8 +133,9 @@ func TestWriter_WriteErrorIsReported(t *testing.T) {
 }
 
 // TestTakeStdout runs this test binary as a child that takes stdout, then
-// writes to file descriptor 1 both through Go and with a raw write(2), then
-// sends one frame. Only the frame may reach the child's real stdout; the
+// writes to the process's standard output both through Go and below it (a
+// raw write(2) to descriptor 1; on Windows WriteFile to the handle
+// GetStdHandle gives, as a C module would), then sends one frame. Only the frame may reach the child's real stdout; the
 // stray bytes must land on stderr.
 func TestTakeStdout(t *testing.T) {
 	if os.Getenv("NATIVEMSG_TAKE_STDOUT_CHILD") == "1" {
@@ -144,7 +145,7 @@ func TestTakeStdout(t *testing.T) {
 			os.Exit(2)
 		}
 		fmt.Println("stray from fmt.Println")
-		syscall.Write(1, []byte("stray from write(2)\n"))
+		rawWriteStdout([]byte("stray from write(2)\n"))
 		w := NewWriter(out, 1)
 		_ = w.Send(map[string]string{"type": "hello"})
 		_ = w.Close()

@@ -21,6 +21,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -39,6 +40,40 @@ func Attach(agent io.Writer, caller string) error {
 		return err
 	}
 	_, err = agent.Write(frame)
+	return err
+}
+
+// ErrNoAnswer is a connection the agent accepted but never answered on.
+var ErrNoAnswer = errors.New("the agent accepted the connection but did not answer the attach")
+
+// Handshake attaches to the agent on conn for caller and reads the agent's
+// first frame, its hello or the error event that refuses the relay, within
+// wait. It returns that frame's body, for the browser. A connection the
+// agent never serves gives ErrNoAnswer, and the caller dials again: the
+// first client of a newly created Windows named pipe can be one (go-winio
+// issue 173: its first pipe instance is opened for SYNCHRONIZE only; seen
+// every time under Wine, docs/installer.md).
+func Handshake(conn net.Conn, caller string, wait time.Duration) ([]byte, error) {
+	if err := conn.SetDeadline(time.Now().Add(wait)); err != nil {
+		return nil, err
+	}
+	if err := Attach(conn, caller); err != nil {
+		return nil, noAnswer(err)
+	}
+	body, err := nativemsg.NewReader(conn, nativemsg.MaxOutbound).Read()
+	if err != nil {
+		return nil, noAnswer(err)
+	}
+	return body, conn.SetDeadline(time.Time{})
+}
+
+// noAnswer is ErrNoAnswer for a deadline that passed: os.ErrDeadlineExceeded
+// on Unix sockets, go-winio's ErrTimeout on pipes, both net.Error timeouts.
+func noAnswer(err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return ErrNoAnswer
+	}
 	return err
 }
 

@@ -23,7 +23,6 @@ import (
 	"github.com/openidentityagent/oia/e2e/brokersim"
 	"github.com/openidentityagent/oia/e2e/load"
 	"github.com/openidentityagent/oia/e2e/rig"
-	"github.com/openidentityagent/oia/e2e/vcard"
 	"github.com/openidentityagent/oia/host/agentclient"
 	"github.com/openidentityagent/oia/host/endpoint"
 	"github.com/openidentityagent/oia/host/nativemsg"
@@ -252,10 +251,17 @@ func TestHost_RefusesCallers(t *testing.T) {
 	}
 }
 
-// loginRig is the simulator and the virtual card (e2e/rig).
-type loginRig struct{ *rig.Rig }
+// loginRig is the simulator and a card (e2e/rig), and the environment the
+// card's chain needs (cards_test.go).
+type loginRig struct {
+	*rig.Rig
+	card testCard
+	env  []string
+}
 
-func newLoginRig(t *testing.T) *loginRig { return &loginRig{rig.New(t, rig.Options{})} }
+// newLoginRig is a rig with our module's virtual card, for the tests that
+// need what only it can do (a PIN pad, faults).
+func newLoginRig(t *testing.T) *loginRig { return cardChains[0].start(t) }
 
 // start starts a host with the rig's configuration and says hello, as the
 // extension does on connecting (a card that waits is prompted for then).
@@ -264,15 +270,22 @@ func (r *loginRig) start(t *testing.T) *host {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := startHost(t, r.Config, env...)
+	h := startHost(t, r.Config, append(env, r.env...)...)
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(r.LogFile())
+			t.Logf("host and agent log:\n%s", b)
+		}
+	})
 	if res := h.call(map[string]any{"type": "hello", "protocol": protocol.Version}); !res.OK {
 		t.Fatalf("hello: %+v", res.Error)
 	}
 	return h
 }
 
-func TestHost_LoginWithVirtualCard(t *testing.T) {
-	rig := newLoginRig(t)
+func TestHost_Login(t *testing.T) { forEachChain(t, testLogin) }
+
+func testLogin(t *testing.T, _ cardChain, rig *loginRig) {
 	logFile := rig.LogFile()
 	h := rig.start(t)
 
@@ -292,6 +305,9 @@ func TestHost_LoginWithVirtualCard(t *testing.T) {
 	p = h.event(protocol.EvPINRequired)
 	if p.AttemptsLeft != 2 || p.LastError != protocol.CodePINIncorrect {
 		t.Fatalf("prompt after a wrong passcode = %+v", p)
+	}
+	if left, _, err := rig.card.Counter(); err != nil || left != 2 {
+		t.Fatalf("the card's own counter is %d (%v) after a wrong passcode, want 2", left, err)
 	}
 	h.call(map[string]any{"type": "pin", "pin": "123456"})
 	roles := h.event(protocol.EvRoleRequired)
@@ -327,7 +343,7 @@ func TestHost_LoginWithVirtualCard(t *testing.T) {
 	// Removing the card: the pages are told and the broker forgets the
 	// ticket within 2 s.
 	removed := time.Now()
-	if err := rig.Card.Remove(); err != nil {
+	if err := rig.card.Remove(); err != nil {
 		t.Fatal(err)
 	}
 	h.event(protocol.EvTicketDestroyed)
@@ -342,7 +358,7 @@ func TestHost_LoginWithVirtualCard(t *testing.T) {
 		t.Errorf("after removal: %+v", r)
 	}
 	// Re-inserting prompts again.
-	if err := rig.Card.Insert(); err != nil {
+	if err := rig.card.Insert(); err != nil {
 		t.Fatal(err)
 	}
 	h.event(protocol.EvCardInserted)
@@ -361,8 +377,9 @@ func TestHost_LoginWithVirtualCard(t *testing.T) {
 	}
 }
 
-func TestHost_ThreeWrongPasscodesLockTheCard(t *testing.T) {
-	rig := newLoginRig(t)
+func TestHost_ThreeWrongPasscodesLockTheCard(t *testing.T) { forEachChain(t, testThreeWrong) }
+
+func testThreeWrong(t *testing.T, _ cardChain, rig *loginRig) {
 	h := rig.start(t)
 	for i, wantLeft := range []int{3, 2, 1} {
 		p := h.event(protocol.EvPINRequired)
@@ -375,13 +392,10 @@ func TestHost_ThreeWrongPasscodesLockTheCard(t *testing.T) {
 	if errCode(ev) != protocol.CodePINLocked {
 		t.Fatalf("after three wrong passcodes: %+v", ev.Error)
 	}
-	st, err := rig.Card.Status()
-	if err != nil {
-		t.Fatal(err)
+	if left, locked, err := rig.card.Counter(); err != nil || !locked || left != 0 {
+		t.Fatalf("the card's counter is %d (locked %v, %v), want locked", left, locked, err)
 	}
-	if !st.Locked || st.AttemptsLeft != 0 {
-		t.Fatalf("card status = %+v, want locked", st)
-	}
+	verifies, counted := rig.card.Verifies()
 	// No fourth attempt can be sent.
 	if r := h.call(map[string]any{"type": "pin", "pin": "123456"}); errCode(r) != protocol.CodeInvalidState {
 		t.Errorf("a fourth passcode: %+v", r)
@@ -389,8 +403,11 @@ func TestHost_ThreeWrongPasscodesLockTheCard(t *testing.T) {
 	if r := h.call(map[string]any{"type": "getTicket", "origin": "https://spine.nhs.uk"}); errCode(r) != protocol.CodePINLocked {
 		t.Errorf("getTicket on a locked card: %+v", r)
 	}
-	if st2, _ := rig.Card.Status(); st2.Generation != st.Generation || st2.AttemptsLeft != 0 {
-		t.Errorf("the card changed after lock: %+v", st2)
+	if left, _, _ := rig.card.Counter(); left != 0 {
+		t.Errorf("the card's counter changed after lock: %d", left)
+	}
+	if n, _ := rig.card.Verifies(); counted && n != verifies {
+		t.Errorf("%d passcode VERIFY reached the locked card", n-verifies)
 	}
 }
 
@@ -481,16 +498,17 @@ func TestHost_PINPad(t *testing.T) {
 	h.event(protocol.EvLoggedIn)
 }
 
-func TestHost_SwapEndsTheSession(t *testing.T) {
-	rig := newLoginRig(t)
+func TestHost_SwapEndsTheSession(t *testing.T) { forEachChain(t, testSwap) }
+
+func testSwap(t *testing.T, chain cardChain, rig *loginRig) {
 	h := rig.start(t)
 	h.login("123456")
 	r := h.call(map[string]any{"type": "getTicketNoAuth", "origin": "https://spine.nhs.uk"})
-	if err := rig.Card.Swap(vcard.SwapOptions{PKI: rig.Sim.PKI()}); err != nil {
+	if err := rig.card.SwapForAnother(); err != nil {
 		t.Fatal(err)
 	}
-	if ev := h.event(protocol.EvTicketDestroyed); ev.Reason != protocol.ReasonCardSwapped {
-		t.Errorf("reason = %q, want cardSwapped", ev.Reason)
+	if ev := h.event(protocol.EvTicketDestroyed); ev.Reason != chain.swapReason {
+		t.Errorf("reason = %q, want %s", ev.Reason, chain.swapReason)
 	}
 	h.event(protocol.EvCardRemoved)
 	h.event(protocol.EvCardInserted)
@@ -529,15 +547,18 @@ func TestHost_SessionExpiry(t *testing.T) {
 }
 
 // TestHost_RemovalInEachState removes the card in each state a login passes
-// through: the pages waiting get CARD_REMOVED, the extension is told, and
-// a re-inserted card starts again.
+// through, through each chain: the pages waiting get CARD_REMOVED, the
+// extension is told, and a re-inserted card starts again.
 func TestHost_RemovalInEachState(t *testing.T) {
 	tests := []struct {
-		name  string
-		reach func(h *host, rig *loginRig)
+		name string
+		// pinPad: the card's reader has a PIN pad, which only our
+		// module's card can play (OpenSC's PIV driver has none).
+		pinPad bool
+		reach  func(h *host, rig *loginRig)
 	}{
-		{"awaiting the passcode", func(h *host, rig *loginRig) { h.event(protocol.EvPINRequired) }},
-		{"verifying a PIN pad entry", func(h *host, rig *loginRig) {
+		{"awaiting the passcode", false, func(h *host, rig *loginRig) { h.event(protocol.EvPINRequired) }},
+		{"verifying a PIN pad entry", true, func(h *host, rig *loginRig) {
 			h.event(protocol.EvPINRequired)
 			deadline := time.Now().Add(5 * time.Second)
 			for st, _ := rig.Card.Status(); !st.PINPadWaiting; st, _ = rig.Card.Status() {
@@ -547,41 +568,49 @@ func TestHost_RemovalInEachState(t *testing.T) {
 				time.Sleep(10 * time.Millisecond)
 			}
 		}},
-		{"awaiting the role", func(h *host, rig *loginRig) {
+		{"awaiting the role", false, func(h *host, rig *loginRig) {
 			h.event(protocol.EvPINRequired)
 			h.call(map[string]any{"type": "pin", "pin": "123456"})
 			h.event(protocol.EvRoleRequired)
 		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			rig := newLoginRig(t)
-			if strings.Contains(tt.name, "PIN pad") {
-				if err := rig.Card.SetPINPad(true, 20*time.Second); err != nil {
+	for _, chain := range cardChains {
+		for _, tt := range tests {
+			if tt.pinPad && chain.name != "module" {
+				continue
+			}
+			t.Run(chain.name+"/"+tt.name, func(t *testing.T) {
+				rig := chain.start(t)
+				if tt.pinPad {
+					if err := rig.Card.SetPINPad(true, 20*time.Second); err != nil {
+						t.Fatal(err)
+					}
+				}
+				h := rig.start(t)
+				h.waitCard() // OpenSC takes a second or two to read a card
+				waiting := h.send(map[string]any{"type": "getTicket", "origin": "https://spine.nhs.uk"})
+				tt.reach(h, rig)
+				if err := rig.card.Remove(); err != nil {
 					t.Fatal(err)
 				}
-			}
-			h := rig.start(t)
-			waiting := h.send(map[string]any{"type": "getTicket", "origin": "https://spine.nhs.uk"})
-			tt.reach(h, rig)
-			if err := rig.Card.Remove(); err != nil {
-				t.Fatal(err)
-			}
-			h.event(protocol.EvCardRemoved)
-			if r := h.result(waiting); errCode(r) != protocol.CodeCardRemoved {
-				t.Errorf("the waiting page got %+v, want CARD_REMOVED", r.Error)
-			}
-			if r := h.call(map[string]any{"type": "status"}); r.State != protocol.StateNoCard {
-				t.Errorf("state after removal: %s", r.State)
-			}
-			if err := rig.Card.SetPINPad(false, 0); err != nil {
-				t.Fatal(err)
-			}
-			if err := rig.Card.Insert(); err != nil {
-				t.Fatal(err)
-			}
-			h.event(protocol.EvPINRequired)
-		})
+				h.event(protocol.EvCardRemoved)
+				if r := h.result(waiting); errCode(r) != protocol.CodeCardRemoved {
+					t.Errorf("the waiting page got %+v, want CARD_REMOVED", r.Error)
+				}
+				if r := h.call(map[string]any{"type": "status"}); r.State != protocol.StateNoCard {
+					t.Errorf("state after removal: %s", r.State)
+				}
+				if tt.pinPad {
+					if err := rig.Card.SetPINPad(false, 0); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := rig.card.Insert(); err != nil {
+					t.Fatal(err)
+				}
+				h.event(protocol.EvPINRequired)
+			})
+		}
 	}
 }
 

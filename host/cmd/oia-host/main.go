@@ -106,18 +106,23 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer cancel()
-	conn, err := dialAgent(ctx, log)
+	conn, hello, err := attachAgent(ctx, log, caller)
 	if err != nil {
 		log.WithError(err).Error("cannot reach the agent")
-		_ = relay.Unavailable(stdout, fmt.Sprintf("oia-host cannot start or reach the agent (%v): run 'oia doctor'", err))
-		return exitError
-	}
-	if err := relay.Attach(conn, caller); err != nil {
-		log.WithError(err).Error("cannot attach to the agent")
-		_ = relay.Unavailable(stdout, "oia-host cannot attach to the agent: run 'oia doctor'")
+		_ = relay.Unavailable(stdout, fmt.Sprintf("oia-host cannot start, reach or attach to the agent (%v): run 'oia doctor'", err))
 		return exitError
 	}
 	go func() { <-ctx.Done(); _ = conn.Close() }()
+	// The agent's hello, read by the handshake, goes to the browser first.
+	frame, err := nativemsg.Frame(hello)
+	if err == nil {
+		_, err = stdout.Write(frame)
+	}
+	if err != nil {
+		log.WithError(err).Info("stop: the browser closed the port")
+		_ = conn.Close()
+		return exitOK
+	}
 	res := relay.Run(stdin, stdout, conn, log)
 	switch {
 	case ctx.Err() != nil:
@@ -129,6 +134,32 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		log.Info("stop: the browser closed the port")
 	}
 	return exitOK
+}
+
+// helloWait bounds the wait for the agent's answer to the attach, on one
+// connection; attachAgent dials again after it.
+const helloWait = 3 * time.Second
+
+// attachAgent connects to this user's agent (dialAgent) and attaches for
+// caller. It returns the connection and the agent's first frame, its
+// hello. A connection the agent accepted but does not answer is dropped and
+// the agent dialled again (relay.ErrNoAnswer), up to three times.
+func attachAgent(ctx context.Context, log logrus.FieldLogger, caller string) (net.Conn, []byte, error) {
+	for try := 1; ; try++ {
+		conn, err := dialAgent(ctx, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		hello, err := relay.Handshake(conn, caller, helloWait)
+		if err == nil {
+			return conn, hello, nil
+		}
+		_ = conn.Close()
+		if !errors.Is(err, relay.ErrNoAnswer) || try == 3 {
+			return nil, nil, err
+		}
+		log.WithField("try", try).Warn("the agent did not answer the attach: dialling again")
+	}
 }
 
 // dialAgent connects to this user's agent, starting `oia agent` from the
