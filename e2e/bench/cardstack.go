@@ -16,6 +16,7 @@ import (
 	"github.com/openidentityagent/oia/e2e/pivcard"
 	"github.com/openidentityagent/oia/e2e/rig"
 	"github.com/openidentityagent/oia/host/broker"
+	"github.com/openidentityagent/oia/host/card/pcsc"
 	"github.com/openidentityagent/oia/host/protocol"
 )
 
@@ -27,6 +28,7 @@ var cardStackFigures = []struct{ name, unit, target string }{
 	{"login_opensc_ms", "ms", ""},
 	{"broker_roundtrip_ms", "ms", ""},
 	{"removal_to_logout_ms", "ms", "≤ broker round trip + 100"},
+	{"removal_seen_to_logout_ms", "ms", "≤ broker round trip + 100"},
 	{"insert_to_prompt_ms", "ms", ""},
 }
 
@@ -130,10 +132,20 @@ func measureCardStack(ctx context.Context, o Options, r *load.Rig, rep *Report) 
 		return err
 	}
 	rep.add("broker_roundtrip_ms", ms(rt), "ms", "", nil, "authactivate from this process to the simulator, median of 20")
-	var removals []time.Duration
+	// This process watches the reader too, to split the removal's time
+	// into pcscd noticing (its poll of vpcd, every 400 ms) and the host.
+	watch, werr := watchReader(stack)
+	if watch != nil {
+		defer watch.close()
+	}
+	var removals, afterSeen []time.Duration
 	for range o.Removals {
 		if res, err := load.Login(ctx, h, load.RigOrigin, r.PIN); err != nil || !res.OK {
 			return fmt.Errorf("login before removal: %v %+v", err, res.Error)
+		}
+		var seen <-chan time.Time
+		if watch != nil {
+			seen = watch.nextChange()
 		}
 		t0 := time.Now()
 		stack.Reader.Remove()
@@ -142,6 +154,11 @@ func measureCardStack(ctx context.Context, o Options, r *load.Rig, rep *Report) 
 			return err
 		}
 		removals = append(removals, at.Sub(t0))
+		if seen != nil {
+			if ts := <-seen; !ts.IsZero() {
+				afterSeen = append(afterSeen, at.Sub(ts))
+			}
+		}
 		if _, err := waitEvent(ctx, h, protocol.EvCardRemoved); err != nil {
 			return err
 		}
@@ -156,6 +173,18 @@ func measureCardStack(ctx context.Context, o Options, r *load.Rig, rep *Report) 
 	rm, worst := ms(median(removals)), ms(percentile(removals, 100))
 	rep.add("removal_to_logout_ms", rm, "ms", "≤ broker round trip + 100", le(rm, ms(rt)+100),
 		fmt.Sprintf("card out of the reader to the simulator receiving authlogout, median of %d (worst %.0f ms); limit %.0f ms", len(removals), worst, ms(rt)+100))
+	if len(afterSeen) == len(removals) {
+		sm := ms(median(afterSeen))
+		rep.add("removal_seen_to_logout_ms", sm, "ms", "≤ broker round trip + 100", le(sm, ms(rt)+100),
+			fmt.Sprintf("pcscd reporting the card gone (this process waiting in SCardGetStatusChange) to the simulator receiving authlogout, median of %d (worst %.0f ms): the host's part; the rest is pcscd's poll of vpcd", len(afterSeen), ms(percentile(afterSeen, 100))))
+	} else {
+		note := "this process could not watch the reader"
+		if werr != nil {
+			note += ": " + werr.Error()
+		}
+		rep.Figures = append(rep.Figures, Figure{Name: "removal_seen_to_logout_ms", Unit: "ms", NA: true, Note: note})
+	}
+
 	// The card leaves before the next host starts, and the host sees it
 	// go: a card put back within one of pcscd's polls of vpcd (400 ms) is
 	// never seen to leave, and its link is dead.
@@ -279,4 +308,62 @@ func (r *Report) value(name string) (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// readerWatch times the changes of the stack's first reader from this
+// process, through PC/SC.
+type readerWatch struct {
+	pc     *pcsc.Context
+	reader string
+}
+
+// watchReader connects this process to the stack's pcscd. libpcsclite
+// reads the socket's name once per process: the bench process uses PC/SC
+// for this alone.
+func watchReader(stack *pivcard.Stack) (*readerWatch, error) {
+	if err := os.Setenv("PCSCLITE_CSOCK_NAME", stack.Socket); err != nil {
+		return nil, err
+	}
+	pc, err := pcsc.Establish()
+	if err != nil {
+		return nil, err
+	}
+	readers, err := pc.Readers()
+	if err != nil || len(readers) == 0 {
+		_ = pc.Release()
+		return nil, fmt.Errorf("no reader listed: %v", err)
+	}
+	return &readerWatch{pc: pc, reader: readers[0]}, nil
+}
+
+// nextChange reads the reader's state now and returns a channel that gets
+// the time the card is next seen gone (zero after 10 s without).
+func (w *readerWatch) nextChange() <-chan time.Time {
+	out := make(chan time.Time, 1)
+	rs := []pcsc.ReaderState{{Reader: w.reader}}
+	if err := w.pc.GetStatusChange(rs, 0); err != nil {
+		out <- time.Time{}
+		return out
+	}
+	rs[0].Current = rs[0].Event &^ pcsc.Changed
+	go func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if err := w.pc.GetStatusChange(rs, time.Until(deadline)); err != nil {
+				break
+			}
+			if !rs[0].Event.Present() {
+				out <- time.Now()
+				return
+			}
+			rs[0].Current = rs[0].Event &^ pcsc.Changed // flags only: wait on
+		}
+		out <- time.Time{}
+	}()
+	return out
+}
+
+func (w *readerWatch) close() {
+	_ = w.pc.Cancel()
+	_ = w.pc.Release()
 }
