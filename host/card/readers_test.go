@@ -243,6 +243,13 @@ func TestWatcher_Readers(t *testing.T) {
 		{"pulled and put back between looks", func(rd *fakeReaders, m *fakeModule, tick chan time.Time) {
 			rd.set(r, pcsc.Present, 2)
 		}, "removed:A inserted:A", 1, "the same card came back: its login is gone, so it is new"},
+		{"unreadable until another process lets go", func(rd *fakeReaders, m *fakeModule, tick chan time.Time) {
+			m.put(0, "")
+			rd.set(r, pcsc.Present|pcsc.Exclusive, 2) // back, but held exclusively: no token
+			time.Sleep(100 * time.Millisecond)
+			m.put(0, "B")
+			rd.set(r, pcsc.Present, 0) // let go: flags only
+		}, "removed:A inserted:B", 1, "a card in a reader with no token read from it is tried again when the flags change"},
 		{"reader attached", func(rd *fakeReaders, m *fakeModule, tick chan time.Time) {
 			m.mu.Lock()
 			m.slots = append(m.slots, "R 00 01")
