@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # Measured speed (docs/performance.md): `make bench` builds, starts the
-# virtual card and the broker simulator, and prints each figure beside its
-# reference, then the Go benchmarks of the host's hot paths (for benchstat:
+# virtual card and the broker simulator (and the virtual PIV card through
+# pcscd and OpenSC), and prints each figure beside its reference, then the
+# Go benchmarks of the host's hot paths (for benchstat:
 # `make bench BENCHCOUNT=10 > new.txt`). Targets are reported, never
 # enforced. The load, soak, fault and hostile-input tests (e2e/load) run in
 # `make test`.

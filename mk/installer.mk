@@ -8,7 +8,7 @@
 CROSS_VET_PKGS = ./host/agentclient/... ./host/relay/... ./host/spine/... ./installer/register/... ./installer/doctor/... ./installer/policy/... \
 	./installer/pkg/... ./installer/msi/... ./installer/tools/... ./manifests/... \
 	./host/config/... ./host/protocol/... ./host/nativemsg/... ./host/logging/... ./host/origin/... ./host/server/... \
-	./host/endpoint/... ./host/detach/...
+	./host/endpoint/... ./host/detach/... ./host/card/pcsc/...
 
 .PHONY: lint-cross
 LINT_DEPS += lint-cross

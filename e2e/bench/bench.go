@@ -13,6 +13,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"errors"
@@ -63,6 +64,19 @@ type Options struct {
 	// agent (e2e/bench/internal/inproc). Without it the ratios are
 	// reported unavailable.
 	InProcessBinary string
+	// PIVCardBinary is oia-pivcard (build/bin), the relay of the real card
+	// stack (e2e/pivcard); empty: built now. Without pcscd, vpcd and
+	// OpenSC the card stack's figures are reported unavailable.
+	PIVCardBinary string
+	// Idle is how long the card stack's card sits unused for
+	// idle_apdus_per_min (the check is a minute; default 5 s).
+	Idle time.Duration
+	// CardLogins is how many logins through OpenSC are timed, and
+	// Removals how many removals and insertions (default 2 each).
+	CardLogins, Removals int
+	// Only names the groups of figures to measure (login, card, cold,
+	// roundtrip, memory, page); empty measures them all.
+	Only []string
 	// Progress, when set, receives a line as each figure starts.
 	Progress io.Writer
 }
@@ -101,24 +115,41 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 
-	step(fmt.Sprintf("login overhead: %d logins through oia-host and %d direct", o.Logins, o.Logins))
-	if err := loginOverhead(ctx, o, rig, rep); err != nil {
-		return nil, fmt.Errorf("login overhead: %w", err)
+	want := func(group string) bool { return len(o.Only) == 0 || slices.Contains(o.Only, group) }
+	if want("login") {
+		step(fmt.Sprintf("login overhead: %d logins through oia-host and %d direct", o.Logins, o.Logins))
+		if err := loginOverhead(ctx, o, rig, rep); err != nil {
+			return nil, fmt.Errorf("login overhead: %w", err)
+		}
 	}
-	step(fmt.Sprintf("cold start: %d starts of each", o.ColdStarts))
-	if err := coldStart(ctx, o, rig, rep); err != nil {
-		return nil, fmt.Errorf("cold start: %w", err)
+	if want("card") {
+		o.Idle = cmp.Or(o.Idle, 5*time.Second)
+		o.CardLogins, o.Removals = cmp.Or(o.CardLogins, 2), cmp.Or(o.Removals, 2)
+		step(fmt.Sprintf("card stack: %v idle, %d logins, %d removals and insertions through pcscd and OpenSC", o.Idle, o.CardLogins, o.Removals))
+		cardStack(ctx, o, rig, rep)
 	}
-	step(fmt.Sprintf("round trips: %d status requests", o.Roundtrips))
-	if err := roundtrips(ctx, o, rig, rep); err != nil {
-		return nil, fmt.Errorf("round trips: %w", err)
+	if want("cold") {
+		step(fmt.Sprintf("cold start: %d starts of each", o.ColdStarts))
+		if err := coldStart(ctx, o, rig, rep); err != nil {
+			return nil, fmt.Errorf("cold start: %w", err)
+		}
 	}
-	step(fmt.Sprintf("memory: %d login and logout cycles", o.Cycles))
-	if err := memory(ctx, o, rig, rep); err != nil {
-		return nil, fmt.Errorf("memory: %w", err)
+	if want("roundtrip") {
+		step(fmt.Sprintf("round trips: %d status requests", o.Roundtrips))
+		if err := roundtrips(ctx, o, rig, rep); err != nil {
+			return nil, fmt.Errorf("round trips: %w", err)
+		}
 	}
-	step(fmt.Sprintf("page to ticket: a login in headless Chromium, then %d getTicketNoAuth, through the in-process reference and through relay and agent", o.PageCalls))
-	pageFigures(ctx, o, rig, rep)
+	if want("memory") {
+		step(fmt.Sprintf("memory: %d login and logout cycles", o.Cycles))
+		if err := memory(ctx, o, rig, rep); err != nil {
+			return nil, fmt.Errorf("memory: %w", err)
+		}
+	}
+	if want("page") {
+		step(fmt.Sprintf("page to ticket: a login in headless Chromium, then %d getTicketNoAuth, through the in-process reference and through relay and agent", o.PageCalls))
+		pageFigures(ctx, o, rig, rep)
+	}
 	return rep, nil
 }
 

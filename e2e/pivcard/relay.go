@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"syscall"
 	"time"
 )
 
@@ -52,7 +53,7 @@ func Relay(ctx context.Context, cardSock, vpcdAddr string, giveUp time.Duration)
 		}
 		done := make(chan struct{}, 2)
 		go func() { _, _ = io.Copy(vpcd, card); done <- struct{}{} }()
-		go func() { _, _ = io.Copy(card, vpcd); done <- struct{}{} }()
+		go func() { _ = copyQuickAck(card, vpcd); done <- struct{}{} }()
 		n := 0
 		select {
 		case <-done:
@@ -77,5 +78,32 @@ func sleep(ctx context.Context, d time.Duration) {
 	select {
 	case <-ctx.Done():
 	case <-time.After(d):
+	}
+}
+
+// copyQuickAck copies vpcd's messages to the card, acknowledging each read
+// at once. vpcd writes a message's 2-byte length and its payload in two
+// send calls with Nagle's algorithm on (vsmartcard
+// virtualsmartcard/src/vpcd/vpcd.c, sendToICC), so the payload waits for
+// the length's ACK, which Linux delays by up to 40 ms: every APDU paid it.
+// TCP_QUICKACK does not stick, so it is set again after every read.
+func copyQuickAck(dst io.Writer, src net.Conn) error {
+	raw, err := src.(syscall.Conn).SyscallConn()
+	if err != nil {
+		_, err = io.Copy(dst, src)
+		return err
+	}
+	buf := make([]byte, 32*1024)
+	for {
+		_ = raw.Control(func(fd uintptr) { quickAck(fd) })
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if err != nil {
+			return err
+		}
 	}
 }

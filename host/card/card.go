@@ -38,8 +38,11 @@
 //
 // Any call that fails with a removal code (CKR_DEVICE_REMOVED,
 // CKR_TOKEN_NOT_PRESENT, CKR_DEVICE_ERROR, stale session or object handles,
-// …; see [Code]) returns CARD_REMOVED. A [Watcher] polls the modules and
-// reports [Inserted], [Removed] and [Swapped]; it re-initialises a module
+// …; see [Code]) returns CARD_REMOVED. A [Watcher] reports [Inserted],
+// [Removed] and [Swapped]. It learns of changes to modules on PC/SC readers
+// (OpenSC) from PC/SC itself, which sends the card nothing, and polls the
+// other modules (docs/card.md, "Presence without card commands"); it
+// re-initialises a module
 // whose calls fail with device errors (a p11-kit remote that went away, a
 // SoftHSM token deleted underneath), because such modules only see tokens
 // again after C_Finalize and C_Initialize. Re-initialising invalidates every

@@ -15,6 +15,7 @@ import (
 const (
 	opGetSlotList      = "C_GetSlotList"
 	opGetTokenInfo     = "C_GetTokenInfo"
+	opGetSlotInfo      = "C_GetSlotInfo"
 	opGetMechanismList = "C_GetMechanismList"
 	opOpenSession      = "C_OpenSession"
 	opCloseSession     = "C_CloseSession"

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -23,6 +24,7 @@ type p11 interface {
 	Destroy()
 	GetInfo() (pkcs11.Info, error)
 	GetSlotList(tokenPresent bool) ([]uint, error)
+	GetSlotInfo(slotID uint) (pkcs11.SlotInfo, error)
 	GetTokenInfo(slotID uint) (pkcs11.TokenInfo, error)
 	GetMechanismList(slotID uint) ([]*pkcs11.Mechanism, error)
 	OpenSession(slotID uint, flags uint) (pkcs11.SessionHandle, error)
@@ -354,6 +356,13 @@ func (m *Module) Tokens() ([]Token, error) {
 // scan lists tokens and reports whether the module looked lost (a device
 // error from the module itself).
 func (m *Module) scan() ([]Token, bool, error) {
+	return m.scanReusing(nil)
+}
+
+// scanReusing is scan that takes the token of a present slot from known,
+// when it gives one, instead of reading it with C_GetTokenInfo (which costs
+// card commands through OpenSC): for slots whose reader saw no change.
+func (m *Module) scanReusing(known func(slot uint) (Token, bool)) ([]Token, bool, error) {
 	var slots []uint
 	err := m.call(0, opGetSlotList, func(p p11) (err error) {
 		slots, err = p.GetSlotList(true)
@@ -364,6 +373,12 @@ func (m *Module) scan() ([]Token, bool, error) {
 	}
 	toks := make([]Token, 0, len(slots))
 	for _, slot := range slots {
+		if known != nil {
+			if t, ok := known(slot); ok {
+				toks = append(toks, t)
+				continue
+			}
+		}
 		t, err := m.token(0, slot)
 		if err != nil {
 			continue // gone between the calls; a lost module is flagged by call
@@ -400,6 +415,35 @@ func (m *Module) token(gen uint64, slot uint) (*Token, error) {
 		Manufacturer: ti.ManufacturerID,
 		Model:        ti.Model,
 	}, nil
+}
+
+// slot is a slot of a module as C_GetSlotInfo describes it.
+type slot struct {
+	id          uint
+	description string
+	present     bool // CKF_TOKEN_PRESENT
+}
+
+// slots lists every slot of the module, with or without a token. It asks
+// the module only (C_GetSlotList, C_GetSlotInfo): through OpenSC it sends
+// the card no command.
+func (m *Module) slots() ([]slot, error) {
+	var out []slot
+	err := m.call(0, opGetSlotList, func(p p11) error {
+		ids, err := p.GetSlotList(false)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			si, err := p.GetSlotInfo(id)
+			if err != nil {
+				continue // gone between the calls (a reader unplugged)
+			}
+			out = append(out, slot{id: id, description: strings.TrimRight(si.SlotDescription, " "), present: si.Flags&pkcs11.CKF_TOKEN_PRESENT != 0})
+		}
+		return nil
+	})
+	return out, err
 }
 
 // clearLost marks the module healthy after a scan that worked.

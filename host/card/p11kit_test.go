@@ -36,6 +36,9 @@ func TestP11Kit_RemovalAndReinsertion(t *testing.T) {
 	w := NewWatcher([]*Module{m}, time.Hour)
 	ticks := make(chan time.Time)
 	w.NewTicker = func(time.Duration) Ticker { return fakeTicker(ticks) }
+	// p11-kit-client is polled in any case; no PC/SC here, because
+	// libpcsclite keeps the first socket it was given (TestOpenSC's).
+	w.OpenReaders = noReaders
 	events := make(chan Event)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

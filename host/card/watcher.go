@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-// DefaultInterval is how often a [Watcher] polls by default.
+// DefaultInterval is how often a [Watcher] polls, by default, the modules
+// that PC/SC cannot watch.
 const DefaultInterval = 500 * time.Millisecond
 
 // EventKind says what happened to a card.
@@ -58,17 +59,30 @@ type realTicker struct{ *time.Ticker }
 
 func (t realTicker) Chan() <-chan time.Time { return t.C }
 
-// Watcher polls modules for cards coming and going. It never uses
-// C_WaitForSlotEvent, which miekg/pkcs11 cannot report errors from and
-// most modules do not implement (docs/card.md).
+// Watcher reports cards coming and going in the slots of its modules.
+//
+// A module whose slots are PC/SC readers (OpenSC, most vendor modules) is
+// not polled: [Watcher.Run] waits in PC/SC's SCardGetStatusChange, which
+// sends the card nothing, and asks the module (C_GetSlotList,
+// C_GetTokenInfo) only when a reader's card changed. pcsc-lite counts
+// insertions and removals per reader, so a card pulled and put back, or
+// swapped, between two looks is reported as Removed (or Swapped) and never
+// missed. Other modules (SoftHSM, p11-kit-client, the virtual card) are
+// polled every interval. It never uses C_WaitForSlotEvent, which
+// miekg/pkcs11 cannot report errors from and most modules do not implement
+// (docs/card.md, "Presence").
 type Watcher struct {
 	modules  []*Module
 	interval time.Duration
 	// NewTicker makes the poll clock; tests replace it. It defaults to a
 	// time.Ticker of the watcher's interval.
 	NewTicker func(time.Duration) Ticker
+	// OpenReaders connects Run to PC/SC; tests replace it. It defaults to
+	// pcsc.Establish. When it fails, every module is polled.
+	OpenReaders func() (ReaderSource, error)
 
-	cards map[slotKey]Token // what the last poll saw
+	cards map[slotKey]Token  // what the last look saw
+	seen  map[slotKey]uint16 // PC/SC event count of the card's reader when it was read
 }
 
 type slotKey struct {
@@ -77,35 +91,72 @@ type slotKey struct {
 }
 
 // NewWatcher returns a watcher over modules polling every interval
-// (DefaultInterval when interval is not positive).
+// (DefaultInterval when interval is not positive) those that PC/SC cannot
+// watch.
 func NewWatcher(modules []*Module, interval time.Duration) *Watcher {
 	if interval <= 0 {
 		interval = DefaultInterval
 	}
 	return &Watcher{
-		modules:   modules,
-		interval:  interval,
-		NewTicker: func(d time.Duration) Ticker { return realTicker{time.NewTicker(d)} },
-		cards:     map[slotKey]Token{},
+		modules:     modules,
+		interval:    interval,
+		NewTicker:   func(d time.Duration) Ticker { return realTicker{time.NewTicker(d)} },
+		OpenReaders: openPCSC,
+		cards:       map[slotKey]Token{},
+		seen:        map[slotKey]uint16{},
 	}
 }
 
-// Run polls at once and then on every tick, sending each change to out,
-// until ctx is done. It does not close out. Run and Poll must not be called
-// concurrently.
+// Run looks at every module at once, then sends each change to out until
+// ctx is done: modules on PC/SC readers when a reader's card changes, the
+// others on every tick. It does not close out. Run and Poll must not be
+// called concurrently.
 func (w *Watcher) Run(ctx context.Context, out chan<- Event) {
-	t := w.NewTicker(w.interval)
-	defer t.Stop()
-	for {
-		for _, ev := range w.Poll() {
+	send := func(evs []Event) bool {
+		for _, ev := range evs {
 			select {
 			case out <- ev:
 			case <-ctx.Done():
-				return
+				return false
 			}
+		}
+		return true
+	}
+	// The readers' states are read before the first look, so that a
+	// change during it wakes the first wait.
+	rw := w.openReaders()
+	if rw != nil {
+		defer rw.close()
+	}
+	if !send(w.Poll()) {
+		return
+	}
+	if rw != nil {
+		rw.classify(w)
+		rw.recordSeen(w, w.modules)
+	}
+	t := w.NewTicker(w.interval)
+	defer t.Stop()
+	for {
+		var wake <-chan waitResult
+		if rw != nil {
+			wake = rw.wait()
 		}
 		select {
 		case <-t.Chan():
+			if !send(w.update(rw.polled(w.modules), nil, nil)) {
+				return
+			}
+		case r := <-wake:
+			evs, ok := rw.changed(w, r)
+			if !ok { // PC/SC failed: poll every module from now on
+				rw.close()
+				rw = nil
+				evs = w.Poll()
+			}
+			if !send(evs) {
+				return
+			}
 		case <-ctx.Done():
 			return
 		}
@@ -113,7 +164,7 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Event) {
 }
 
 // Poll looks at every module once and returns what changed since the last
-// poll: removals first, then swaps, then insertions, each ordered by module
+// look: removals first, then swaps, then insertions, each ordered by module
 // and slot.
 //
 // A module that lost its device (its calls failed with CKR_DEVICE_ERROR or
@@ -123,40 +174,49 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Event) {
 // a call into the module is in progress (a PIN pad waiting for the keypad)
 // the re-initialisation waits for a later poll.
 func (w *Watcher) Poll() []Event {
+	return w.update(w.modules, nil, nil)
+}
+
+// update looks at modules and returns what changed in their slots. known,
+// when not nil, gives a module's slot whose card is known unchanged (it is
+// then not read again); cameBack reports a card that is the same as before
+// but left its slot in between (it is reported Removed, then Inserted).
+func (w *Watcher) update(modules []*Module, known func(m *Module, slot uint) (Token, bool), cameBack func(k slotKey) bool) []Event {
 	now := map[slotKey]Token{}
-	for _, m := range w.modules {
-		gen := m.generation()
-		toks, lost, err := m.scan()
-		if lost {
-			if again, done, rerr := m.recover(gen); done {
-				toks, err = again, rerr
-			} else if m.generation() != gen {
-				toks, _, err = m.scan() // another caller re-initialised it
-			}
+	scope := map[string]bool{}
+	for _, m := range modules {
+		scope[m.path] = true
+		var reuse func(uint) (Token, bool)
+		if known != nil {
+			reuse = func(slot uint) (Token, bool) { return known(m, slot) }
 		}
-		if err != nil {
-			continue // nothing readable: every card of the module is gone
-		}
-		for _, t := range toks {
+		for _, t := range w.scanModule(m, reuse) {
 			now[slotKey{t.ModulePath, t.Slot}] = t
 		}
 	}
 	var removed, swapped, inserted []Event
 	for k, old := range w.cards {
+		if !scope[k.path] {
+			continue
+		}
 		t, ok := now[k]
 		switch {
 		case !ok:
 			removed = append(removed, Event{Removed, old})
+			delete(w.cards, k)
 		case !t.sameCard(old):
 			swapped = append(swapped, Event{Swapped, t})
+		case cameBack != nil && cameBack(k):
+			removed = append(removed, Event{Removed, old})
+			inserted = append(inserted, Event{Inserted, t})
 		}
 	}
 	for k, t := range now {
 		if _, ok := w.cards[k]; !ok {
 			inserted = append(inserted, Event{Inserted, t})
 		}
+		w.cards[k] = t
 	}
-	w.cards = now
 	var evs []Event
 	for _, group := range [][]Event{removed, swapped, inserted} {
 		sort.Slice(group, func(i, j int) bool {
@@ -169,4 +229,22 @@ func (w *Watcher) Poll() []Event {
 		evs = append(evs, group...)
 	}
 	return evs
+}
+
+// scanModule lists m's tokens, re-initialising m when it lost its device;
+// a module that cannot be read has no tokens.
+func (w *Watcher) scanModule(m *Module, known func(slot uint) (Token, bool)) []Token {
+	gen := m.generation()
+	toks, lost, err := m.scanReusing(known)
+	if lost {
+		if again, done, rerr := m.recover(gen); done {
+			toks, err = again, rerr
+		} else if m.generation() != gen {
+			toks, _, err = m.scan() // another caller re-initialised it
+		}
+	}
+	if err != nil {
+		return nil // nothing readable: every card of the module is gone
+	}
+	return toks
 }

@@ -38,6 +38,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ext := fs.String("extension", "build/chrome", "the unpacked Chrome extension, for the headless Chromium figure")
 	pageLib := fs.String("page-library", "extension/dist/page/oia.js", "the page library the sample app serves")
 	pageCalls := fs.Int("page-calls", 50, "getTicketNoAuth calls timed in the page")
+	idle := fs.Duration("idle", time.Minute, "how long the PIV card sits unused for idle_apdus_per_min")
+	cardLogins := fs.Int("card-logins", 10, "logins timed through OpenSC")
+	removals := fs.Int("removals", 5, "card removals and insertions timed through OpenSC")
+	only := fs.String("only", "", "comma-separated groups to measure (login, card, cold, roundtrip, memory, page); default all")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -54,7 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench: build the in-process reference (its figures will be unavailable): %v: %s\n", err, out)
 		inproc = ""
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	rep, err := bench.Run(ctx, bench.Options{
 		HostBinary: filepath.Join(abs(*bin), "oia-host"),
@@ -70,6 +74,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		InstallerBinary: filepath.Join(abs(*bin), "oia"),
 		PageCalls:       *pageCalls,
 		InProcessBinary: inproc,
+
+		PIVCardBinary: filepath.Join(abs(*bin), "oia-pivcard"),
+		Idle:          *idle,
+		CardLogins:    *cardLogins,
+		Removals:      *removals,
+		Only:          strings.FieldsFunc(*only, func(r rune) bool { return r == ',' }),
 
 		Progress: stderr,
 	})
