@@ -95,7 +95,7 @@ func TestBuild_Tables(t *testing.T) {
 		{"Component", "\tnmh_chrome\t256\t\tmanifest_chrome\n", "the keys are written in the 64-bit view, as oia install does"},
 		{"CustomAction", "WriteConfig\t3090\toia.exe\tconfigure --broker-environment=\"[BROKER_ENV]\" --allowed-origins=\"[ALLOWED_ORIGINS]\"\t", "the installed oia.exe writes the configuration as SYSTEM (deferred, no impersonation)"},
 		{"CustomAction", "RemoveConfig\t3154\toia.exe\tconfigure --remove\t", "a full uninstall removes it (failure ignored)"},
-		{"InstallExecuteSequence", "WriteConfig\tNOT (REMOVE=\"ALL\") AND (&Host=3 OR (!Host=3 AND NOT &Host=2))\t", "the configuration is written on install, repair and upgrade, where oia.exe is installed"},
+		{"InstallExecuteSequence", "WriteConfig\tNOT Installed AND NOT (REMOVE=\"ALL\") AND (&Host=3 OR (!Host=3 AND NOT &Host=2))\t", "the configuration is written on install and upgrade only (NOT Installed: a repair, which a standard user may start, must not run it as SYSTEM with that user's properties), where oia.exe is installed"},
 		{"InstallExecuteSequence", "RemoveConfig\tREMOVE=\"ALL\" AND NOT UPGRADINGPRODUCTCODE\t", "an upgrade keeps the configuration"},
 		{"Feature", "TicketAPI\t\tTicket API\t", "administrators can leave the DLLs out (ADDLOCAL=Host)"},
 		{"Feature", "Policy\tHost\tBrowser policy\t", "the Policy feature sits under Host, whose oia.exe writes the managed settings"},
@@ -107,7 +107,7 @@ func TestBuild_Tables(t *testing.T) {
 		{"Component", "\tTARGETDIR\t4\t\treg", "the install keys' components are 32-bit with a registry key path (4, no 256): the keys go to the 32-bit view, where Chrome and Edge read them"},
 		{"CustomAction", "WritePolicy\t3090\toia.exe\tconfigure --policy=" + strings.Join(testIDs, ",") + " --allowed-origins=\"[ALLOWED_ORIGINS]\"\t", "oia.exe writes allowedOrigins into each extension id's managed settings, as SYSTEM"},
 		{"CustomAction", "RemovePolicy\t3154\toia.exe\tconfigure --policy=" + strings.Join(testIDs, ",") + " --remove\t", "and deletes those extension ids' keys (failure ignored)"},
-		{"InstallExecuteSequence", "WritePolicy\tNOT (REMOVE=\"ALL\") AND (&Policy=3 OR ((!Policy=3 OR !Policy=4) AND NOT &Policy=2))\t", "the managed settings are written only where the Policy feature is installed"},
+		{"InstallExecuteSequence", "WritePolicy\tNOT Installed AND NOT (REMOVE=\"ALL\") AND (&Policy=3 OR ((!Policy=3 OR !Policy=4) AND NOT &Policy=2))\t", "the managed settings are written only where the Policy feature is installed, and on install and upgrade only (NOT Installed: not by a repair a standard user starts)"},
 		{"InstallExecuteSequence", "RemovePolicy\t&Policy=2 AND (!Policy=3 OR !Policy=4) AND NOT UPGRADINGPRODUCTCODE\t", "and removed only where it was installed and goes; an upgrade keeps them"},
 	}
 	tables := map[string]string{}

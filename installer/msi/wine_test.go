@@ -4,6 +4,7 @@
 package msi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -550,6 +551,42 @@ func TestWine_Policy(t *testing.T) {
 	}
 	if c := readConfig(t, p); fmt.Sprint(c["allowedOrigins"]) != "[https://*.example.nhs.uk https://portal.nhs.uk:8443]" {
 		t.Errorf("the configuration lost ALLOWED_ORIGINS beside the policy: %v", c)
+	}
+
+	// A repair, which a standard user may start on a per-machine product,
+	// does not run WriteConfig or WritePolicy (NOT Installed): the
+	// properties it passes change neither the file nor the keys. Wine
+	// 8.0's msiexec /fa takes no properties (it exits 1 with them), so the
+	// repair is REINSTALL=ALL, which is what /fa sets on Windows.
+	before, err := os.ReadFile(p.MustPath(configFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, repair := range [][]string{
+		{"/i", pkgPath, "REINSTALL=ALL", "REINSTALLMODE=vomus", "ALLOWED_ORIGINS=https://evil.example", "BROKER_ENV=dev"},
+	} {
+		code, out := msiexec(t, ctx, p, repair...)
+		if code != 0 {
+			t.Fatalf("repair %v: exit %d\n%s", repair, code, out)
+		}
+		if strings.Contains(out, "wrote ") {
+			t.Errorf("repair %v ran oia configure:\n%s", repair, out)
+		}
+		if after, err := os.ReadFile(p.MustPath(configFile)); err != nil || !bytes.Equal(after, before) {
+			t.Errorf("repair %v changed the configuration: %s (%v), was %s", repair, after, err, before)
+		}
+		for k, vals := range want {
+			got, err := p.RegQuery(ctx, k)
+			if err != nil {
+				t.Errorf("after repair %v, %s: %v", repair, k, err)
+				continue
+			}
+			for name, data := range vals {
+				if got.Values[name].Data != data {
+					t.Errorf("after repair %v, %s %s = %q, want %q", repair, k, name, got.Values[name].Data, data)
+				}
+			}
+		}
 	}
 
 	if code, _ := msiexec(t, ctx, p, "/x", pkgPath); code != 0 {
