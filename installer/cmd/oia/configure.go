@@ -36,7 +36,17 @@ import (
 // windows` writes them) instead of the file: --allowed-origins sets
 // allowedOrigins there, --remove deletes the extensions' keys. That is
 // what the MSI's Policy feature runs.
+//
+// With --from-msi as its first argument it accepts only the command lines
+// the MSI's custom actions run (msiCommands), see checkMSIArgs.
 func runConfigure(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "--from-msi" {
+		if err := checkMSIArgs(args[1:]); err != nil {
+			fmt.Fprintf(stderr, "oia configure --from-msi: %v; nothing was written\n", err)
+			return exitUsage
+		}
+		args = args[1:]
+	}
 	fs := flag.NewFlagSet("oia configure", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	env := fs.String("broker-environment", "", "set brokerEnvironment: live, int, dep, training or dev")
@@ -92,6 +102,47 @@ func runConfigure(_ context.Context, args []string, _ io.Reader, stdout, stderr 
 	slices.Sort(keys)
 	fmt.Fprintf(stdout, "wrote %s (%s)\n", path, strings.Join(keys, ", "))
 	return exitOK
+}
+
+// msiCommands are the argument lists, after --from-msi, of the MSI's
+// custom actions (installer/msi/oia.wxs): WriteConfig, RemoveConfig,
+// WritePolicy, RemovePolicy. A flag ending in "=" takes a value.
+var msiCommands = [][]string{
+	{"--broker-environment=", "--allowed-origins="},
+	{"--remove"},
+	{"--policy=", "--allowed-origins="},
+	{"--policy=", "--remove"},
+}
+
+// checkMSIArgs accepts args only if they are one of msiCommands: those
+// flags, each once, in that order, nothing else, and no value holding a
+// quote, a NUL or a line break. Windows Installer pastes a property into
+// the custom action's command line unescaped, so a value such as
+// `int" --remove "` would otherwise add flags to a command that runs as
+// SYSTEM.
+func checkMSIArgs(args []string) error {
+	for _, form := range msiCommands {
+		if len(form) != len(args) {
+			continue
+		}
+		match := true
+		for i, f := range form {
+			value := strings.HasSuffix(f, "=")
+			if value && !strings.HasPrefix(args[i], f) || !value && args[i] != f {
+				match = false
+				break
+			}
+		}
+		if match {
+			for i, f := range form {
+				if v := strings.TrimPrefix(args[i], f); strings.ContainsAny(v, "\"\x00\r\n") {
+					return fmt.Errorf("the value of %s holds a quote, a NUL or a line break (%q): set the MSI property without them", strings.TrimSuffix(f, "="), v)
+				}
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("arguments %q are not one of the MSI's command lines; a property value may have added arguments (remove quotes from it), or run oia configure without --from-msi", args)
 }
 
 // splitOrigins splits a comma-separated list, dropping empty entries.
