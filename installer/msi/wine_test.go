@@ -286,6 +286,42 @@ func TestWine_InstallUninstall(t *testing.T) {
 	}
 	checkRemoved(t, ctx, p, o)
 
+	// A junction a user planted at %ProgramData%\OIA before installation
+	// is not followed: the installation fails, and the folder it points to
+	// and the config.json there are untouched.
+	t.Run("junction refused", func(t *testing.T) {
+		target := p.MustPath(`C:\elsewhere`)
+		planted := []byte(`{"allowedOrigins": ["https://evil.example"]}`)
+		if err := os.MkdirAll(target, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(target, "config.json"), planted, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		link := p.MustPath(`C:\ProgramData\OIA`)
+		r, err := p.Run(ctx, "cmd", wine.RunOptions{Args: []string{"/c", "mklink", "/J", `C:\ProgramData\OIA`, `C:\elsewhere`}})
+		defer func() {
+			if err := os.RemoveAll(link); err != nil {
+				t.Error(err)
+			}
+		}()
+		// Wine 8.0's mklink /J says "Failed to open" and leaves a plain
+		// folder (exit 0): no junction, so nothing to refuse.
+		if fi, lerr := os.Lstat(link); err != nil || r.ExitCode != 0 || lerr != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Skipf("this Wine cannot make a junction (cmd /c mklink /J: %v, exit %d, %q; the Unix side holds a plain folder): oia configure's refusal of one is unverified here, and checked by TestCheckSystemTarget's fake and configure.txtar's symbolic links only", err, r.ExitCode, strings.TrimSpace(r.Stdout+r.Stderr))
+		}
+		code, out := msiexec(t, ctx, p, "/i", pkgPath, "BROKER_ENV=int")
+		if code == 0 {
+			t.Errorf("installed through a junction at %%ProgramData%%\\OIA:\n%s", out)
+			msiexec(t, ctx, p, "/x", pkgPath)
+		}
+		t.Logf("oia configure said: %s", out)
+		if b, err := os.ReadFile(filepath.Join(target, "config.json")); err != nil || !bytes.Equal(b, planted) {
+			t.Errorf("the planted config.json behind the junction changed: %s %v", b, err)
+		}
+	})
+	checkRemoved(t, ctx, p, o)
+
 	notes := p.MustPath(`C:\ProgramData\OIA\notes.txt`)
 	if err := os.MkdirAll(filepath.Dir(notes), 0o755); err != nil {
 		t.Fatal(err)

@@ -28,7 +28,9 @@ import (
 // refuse, so a typing mistake in a deployment fails the installation
 // rather than every login. An empty value leaves its key as it is.
 // --remove deletes the file (and the folder when nothing else is in it):
-// what a full uninstall runs.
+// what a full uninstall runs. Both refuse, writing and removing nothing,
+// when the folder or the file is a link or was not made by an
+// administrator (checkSystemTarget).
 //
 // With --policy IDS it acts on those extensions' managed settings in the
 // machine's browser policy (Windows: the per-extension 3rdparty keys of
@@ -68,6 +70,10 @@ func runConfigure(_ context.Context, args []string, _ io.Reader, stdout, stderr 
 	if *root != "" {
 		path = filepath.Join(*root, path)
 	}
+	if err := checkSystemTarget(osFS{}, path); err != nil {
+		fmt.Fprintf(stderr, "oia configure: %v\n", err)
+		return exitFailed
+	}
 	if *remove {
 		if err := removeSystemConfig(path); err != nil {
 			fmt.Fprintf(stderr, "oia configure: %v\n", err)
@@ -83,6 +89,10 @@ func runConfigure(_ context.Context, args []string, _ io.Reader, stdout, stderr 
 	if list := splitOrigins(*origins); len(list) > 0 {
 		set["allowedOrigins"] = list
 	}
+	if err := makeConfigDir(filepath.Dir(path)); err != nil {
+		fmt.Fprintf(stderr, "oia configure: %v\n", err)
+		return exitFailed
+	}
 	if err := secureConfigDir(filepath.Dir(path)); err != nil {
 		fmt.Fprintf(stderr, "oia configure: make %s writable by administrators only: %v; run as administrator or root\n", filepath.Dir(path), err)
 		return exitFailed
@@ -90,6 +100,11 @@ func runConfigure(_ context.Context, args []string, _ io.Reader, stdout, stderr 
 	if len(set) == 0 {
 		fmt.Fprintf(stdout, "nothing to set; %s is unchanged\n", path)
 		return exitOK
+	}
+	// Again, now that the folder is there: nothing planted meanwhile.
+	if err := checkSystemTarget(osFS{}, path); err != nil {
+		fmt.Fprintf(stderr, "oia configure: %v\n", err)
+		return exitFailed
 	}
 	if err := mergeSystemConfig(path, set); err != nil {
 		fmt.Fprintf(stderr, "oia configure: %v\n", err)
@@ -231,6 +246,22 @@ func mergeSystemConfig(path string, set map[string]any) error {
 		return fmt.Errorf("%v; nothing was written", err)
 	}
 	return register.WriteFileAtomic(path, out)
+}
+
+// makeConfigDir creates dir when checkSystemTarget found none, with
+// os.Mkdir, which fails rather than adopt a folder or junction made
+// since the check.
+func makeConfigDir(dir string) error {
+	if _, err := os.Lstat(dir); err == nil {
+		return nil // checkSystemTarget accepted it
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w; if something else made it meanwhile, an administrator deletes it, then run again; nothing was written", dir, err)
+	}
+	return nil
 }
 
 // removeSystemConfig deletes the file at path, then its folder if empty.

@@ -6,6 +6,7 @@ package main
 import (
 	"html"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -106,6 +107,54 @@ func TestCheckMSIArgs(t *testing.T) {
 			if (err != nil) != refuse {
 				t.Errorf("%s: %s: checkMSIArgs(%q) = %v, want refused %v", action, tt.reason, a[1:], err, refuse)
 			}
+		}
+	}
+}
+
+// fakeFS is a sysFS of listed paths: a junction or a folder a user made
+// can be described where the tests cannot make one.
+type fakeFS struct {
+	paths    map[string]sysPath
+	problems map[string]string
+}
+
+func (f fakeFS) stat(p string) (sysPath, error)     { return f.paths[p], nil }
+func (f fakeFS) adminOnly(p string) (string, error) { return f.problems[p], nil }
+
+// TestCheckSystemTarget checks what oia configure refuses to write, merge
+// or remove through.
+func TestCheckSystemTarget(t *testing.T) {
+	dir := filepath.Join("ProgramData", "OIA")
+	file := filepath.Join(dir, "config.json")
+	folder := sysPath{exists: true, dir: true}
+	plain := sysPath{exists: true, regular: true}
+	link := sysPath{exists: true, link: true}
+	tests := []struct {
+		paths    map[string]sysPath
+		problems map[string]string
+		want     string // a part of the error, "" for none
+		reason   string
+	}{
+		{nil, nil, "", "a first installation: no folder yet, so it is created"},
+		{map[string]sysPath{dir: folder}, nil, "", "an administrator's folder without a file"},
+		{map[string]sysPath{dir: folder, file: plain}, nil, "", "an administrator's folder and file: its keys are kept"},
+		{map[string]sysPath{dir: link}, nil, "is a link", "a junction a user planted at the folder would point SYSTEM at any folder"},
+		{map[string]sysPath{dir: {exists: true, dir: true, link: true}}, nil, "is a link", "a directory symbolic link is a link too"},
+		{map[string]sysPath{dir: plain}, nil, "is not a folder", "a file where the folder goes"},
+		{map[string]sysPath{dir: folder}, map[string]string{dir: "is owned by S-1-5-21-1-2-3-1001"}, "an administrator deletes the folder", "a folder a user made before installation is not adopted"},
+		{map[string]sysPath{dir: folder, file: link}, nil, "is a link", "a symbolic link at config.json"},
+		{map[string]sysPath{dir: folder, file: {exists: true}}, nil, "is not a plain file", "a device or socket at config.json"},
+		{map[string]sysPath{dir: folder, file: plain}, map[string]string{file: "can be written by every user"}, "its keys are not kept", "a config.json others may write is not merged (its keys would be laundered into the administrators' file)"},
+	}
+	for _, tt := range tests {
+		err := checkSystemTarget(fakeFS{tt.paths, tt.problems}, file)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: %v", tt.reason, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: err = %v, want %q", tt.reason, err, tt.want)
+		case err != nil && !strings.Contains(err.Error(), "nothing was written"):
+			t.Errorf("%s: %v does not say that nothing was written", tt.reason, err)
 		}
 	}
 }
