@@ -344,11 +344,17 @@ func TestWine_InstallUninstall(t *testing.T) {
 			t.Fatal(err)
 		}
 		const want = "D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)"
-		if !strings.HasPrefix(sd, "O:BA") && !strings.Contains(sd, want) {
-			t.Skipf("Wine reads back %s for the folder oia configure set to O:BA%s: the owner and Administrators become Wine's one user, Users become Everyone and the protection is dropped, so the access list cannot be checked here (docs/installer.md §7)", sd, want)
+		// Wine 8.0's reading of exactly that descriptor: the owner and
+		// Administrators become Wine's one user (S-1-5-21-0-0-0-1000),
+		// Users become Everyone and the protection (P) and inheritance
+		// flags (AI) are dropped. Any other access list is a failure.
+		const wineUser = "S-1-5-21-0-0-0-1000"
+		const wineForm = "O:" + wineUser + "D:(A;OICI;FA;;;SY)(A;OICI;FA;;;" + wineUser + ")(A;OICI;0x1200a9;;;WD)"
+		if sd == wineForm {
+			t.Skipf("Wine reads back %s for the folder oia configure set to O:BA%s, its fixed translation of that descriptor, so the owner and the protection are unverified here (docs/installer.md §7)", sd, want)
 		}
-		if !strings.Contains(sd, want) {
-			t.Errorf("%%ProgramData%%\\OIA: %s, want %s", sd, want)
+		if !strings.HasPrefix(sd, "O:BA") || !strings.Contains(sd, want) {
+			t.Errorf("%%ProgramData%%\\OIA: %s, want O:BA%s (or Wine 8.0's %s)", sd, want, wineForm)
 		}
 	})
 
@@ -362,6 +368,23 @@ func TestWine_InstallUninstall(t *testing.T) {
 	if !fileExists(notes) {
 		t.Error("a file of an administrator's in %ProgramData%\\OIA was removed")
 	}
+}
+
+// wineUpgradeUninstall is true while these tests run only under Wine 8.0,
+// whose upgrades differ from Windows' in two ways a regression would look
+// the same as: the uninstall RemoveExistingProducts runs does not see
+// UPGRADINGPRODUCTCODE (so the older version's RemoveConfig and
+// RemovePolicy run), and MigrateFeatureStates migrates no feature state.
+// The subtests that would see those skip up front rather than on seeing
+// the failure; what they check is unverified in CI.
+const wineUpgradeUninstall = true
+
+// lastLines is the end of s, for a skip message.
+func lastLines(s string) string {
+	if len(s) > 300 {
+		return s[len(s)-300:]
+	}
+	return s
 }
 
 // TestWine_Upgrade installs a version with the Policy feature, then a
@@ -402,8 +425,8 @@ func TestWine_Upgrade(t *testing.T) {
 		t.Errorf("installed products after the upgrade: %v, want only %s", ours, ProductCode(cur.Version))
 	}
 	t.Run("configuration kept", func(t *testing.T) {
-		if !fileExists(p.MustPath(configFile)) && strings.Contains(upgradeOut, `removed `+configFile) {
-			t.Skip("Wine 8.0 ran the older version's RemoveConfig during the upgrade: the uninstall its RemoveExistingProducts runs does not see UPGRADINGPRODUCTCODE, which Windows sets, so the action's condition cannot keep the file here (docs/installer.md §7)")
+		if wineUpgradeUninstall {
+			t.Skipf("unverified in CI: Wine 8.0 runs the older version's RemoveConfig during the upgrade, because the uninstall its RemoveExistingProducts runs does not see UPGRADINGPRODUCTCODE, which Windows sets; TestBuild_Tables checks the condition's text only (docs/installer.md §7; this upgrade's output: %q)", lastLines(upgradeOut))
 		}
 		if c := readConfig(t, p); c["brokerEnvironment"] != "dep" {
 			t.Errorf("the upgrade did not keep the configuration: %v", c)
@@ -414,7 +437,10 @@ func TestWine_Upgrade(t *testing.T) {
 	// it wrote, without ADDLOCAL or ALLOWED_ORIGINS.
 	want := policyKeys(t, cur, origins)
 	t.Run("policy feature kept", func(t *testing.T) {
-		var missing, found []string
+		if wineUpgradeUninstall {
+			t.Skip("unverified in CI: Wine 8.0's MigrateFeatureStates migrates no feature state (a version installed with ADDLOCAL=Host gets TicketAPI back from an upgrade too), so the upgrade installs the default features; on Windows the Upgrade row's MigrateFeatures attribute keeps the Policy feature, which TestBuild_Tables checks (docs/installer.md §7)")
+		}
+		var missing []string
 		for k, vals := range want {
 			if _, ok := vals["update_url"]; !ok {
 				continue
@@ -425,20 +451,15 @@ func TestWine_Upgrade(t *testing.T) {
 				missing = append(missing, k)
 			case err != nil || got.Values["update_url"].Data != vals["update_url"]:
 				t.Errorf("after the upgrade, %s: %v %v", k, got, err)
-			default:
-				found = append(found, k)
 			}
-		}
-		if len(missing) > 0 && len(found) == 0 {
-			t.Skipf("the upgrade installed the default features only (%s missing): Wine 8.0's MigrateFeatureStates migrates no feature state (a version installed with ADDLOCAL=Host gets TicketAPI back from an upgrade too); on Windows the Upgrade row's MigrateFeatures attribute keeps the Policy feature (docs/installer.md §7)", strings.Join(missing, ", "))
 		}
 		if len(missing) > 0 {
 			t.Errorf("after the upgrade, some of the Policy feature's keys are missing: %v", missing)
 		}
 	})
 	t.Run("managed settings kept", func(t *testing.T) {
-		if strings.Contains(upgradeOut, `removed HKLM\Software\Policies`) {
-			t.Skip("Wine 8.0 ran the older version's RemovePolicy during the upgrade: the uninstall its RemoveExistingProducts runs does not see UPGRADINGPRODUCTCODE, which Windows sets, so the action's condition cannot keep the keys here (docs/installer.md §7)")
+		if wineUpgradeUninstall {
+			t.Skip("unverified in CI: Wine 8.0 runs the older version's RemovePolicy during the upgrade, because the uninstall its RemoveExistingProducts runs does not see UPGRADINGPRODUCTCODE, which Windows sets; TestBuild_Tables checks the condition's text only (docs/installer.md §7)")
 		}
 		for k, vals := range want {
 			if _, ok := vals["1"]; !ok {
