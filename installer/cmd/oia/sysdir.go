@@ -38,9 +38,11 @@ type osFS struct{}
 
 // adminOnly applies config.AdminOnly, the rule the host applies when it
 // reads the system file. It also accepts the account running oia
-// configure as an owner: SYSTEM when the MSI runs it, root or an
-// administrator otherwise, whom the rule trusts anyway (and the user who
-// owns a test's --root).
+// configure as an owner: SYSTEM when the MSI runs it and root on Unix,
+// whom the rule trusts anyway; an administrator who runs it elevated by
+// hand (whose unelevated programs could have made the folder: Windows
+// does not count UAC as a security boundary); Wine's one user, which owns
+// every file there; and the user who owns a test's --root.
 func (osFS) adminOnly(path string) (string, error) { return config.AdminOnly(path, true) }
 
 // checkSystemTarget refuses to write, merge or remove the system
