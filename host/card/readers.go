@@ -7,6 +7,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/openidentityagent/oia/host/card/pcsc"
@@ -99,7 +100,24 @@ type readerWatch struct {
 	states  map[string]pcsc.State // last known state, by reader (and PnP)
 	driven  map[*Module]map[uint]string
 	waiting chan waitResult // the wait in progress, or nil
+	done    chan struct{}   // closed when the wait's goroutine has returned
+	stop    atomic.Bool     // set by close: the wait's goroutine ends at its next slice
+	logf    func(format string, args ...any)
 }
+
+// The bounds of a wait and of its end. pcsc-lite's SCardCancel ends only a
+// SCardGetStatusChange already blocked in pcscd; one issued before the
+// waiting goroutine enters the call does nothing (pcsc-lite's
+// src/winscard_clnt.c, SCardCancel returns at once when the context is not
+// "cancellable"). So a wait is made of finite slices that check a stop
+// flag, and close cancels again every cancelEvery until the goroutine has
+// returned. A slice sends the card nothing: SCardGetStatusChange only asks
+// pcscd, whatever its timeout.
+var (
+	waitSlice   = 2 * time.Second
+	cancelEvery = 50 * time.Millisecond
+	closeWithin = 10 * time.Second
+)
 
 type waitResult struct {
 	rs  []pcsc.ReaderState
@@ -116,7 +134,7 @@ func (w *Watcher) openReaders() *readerWatch {
 	if err != nil || src == nil {
 		return nil
 	}
-	rw := &readerWatch{src: src, states: map[string]pcsc.State{}, driven: map[*Module]map[uint]string{}}
+	rw := &readerWatch{src: src, states: map[string]pcsc.State{}, driven: map[*Module]map[uint]string{}, logf: w.Logf}
 	if err := rw.refresh(); err != nil {
 		_ = src.Release()
 		return nil
@@ -207,10 +225,18 @@ func (rw *readerWatch) wait() <-chan waitResult {
 		rs = append(rs, pcsc.ReaderState{Reader: r, Current: rw.states[r]})
 	}
 	ch := make(chan waitResult, 1)
-	rw.waiting = ch
+	done := make(chan struct{})
+	rw.waiting, rw.done = ch, done
 	go func() {
-		err := rw.src.GetStatusChange(rs, -1)
-		ch <- waitResult{rs, err}
+		defer close(done)
+		for {
+			err := rw.src.GetStatusChange(rs, waitSlice)
+			if errors.Is(err, pcsc.ErrTimeout) && !rw.stop.Load() {
+				continue // no change in this slice: wait on
+			}
+			ch <- waitResult{rs, err}
+			return
+		}
 	}()
 	return ch
 }
@@ -339,12 +365,38 @@ func (rw *readerWatch) recordSeen(w *Watcher, mods []*Module) {
 	}
 }
 
-// close ends the wait in progress and releases PC/SC.
+// close ends the wait in progress and releases PC/SC. It cancels the wait
+// until its goroutine has returned (a Cancel issued before the goroutine
+// entered SCardGetStatusChange is lost); if the goroutine is still in
+// PC/SC after closeWithin, close logs it and leaves the context
+// unreleased rather than free it under the call.
 func (rw *readerWatch) close() {
 	if rw.waiting != nil {
-		_ = rw.src.Cancel()
-		<-rw.waiting
-		rw.waiting = nil
+		rw.stop.Store(true)
+		if !cancelUntil(rw.src, rw.done, cancelEvery, closeWithin) {
+			rw.logf("card: the PC/SC wait did not end within %v of SCardCancel: leaving its context open; is pcscd stuck? see 'oia doctor'", closeWithin)
+			return
+		}
+		rw.waiting, rw.done = nil, nil
 	}
 	_ = rw.src.Release()
+}
+
+// cancelUntil calls src.Cancel every every until done is closed, for at
+// most within; it reports whether done was closed.
+func cancelUntil(src interface{ Cancel() error }, done <-chan struct{}, every, within time.Duration) bool {
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		_ = src.Cancel()
+		select {
+		case <-done:
+			return true
+		case <-deadline.C:
+			return false
+		case <-tick.C:
+		}
+	}
 }

@@ -6,6 +6,7 @@ package card
 import (
 	"context"
 	"fmt"
+	"log"
 	"sort"
 	"time"
 )
@@ -80,6 +81,9 @@ type Watcher struct {
 	// OpenReaders connects Run to PC/SC; tests replace it. It defaults to
 	// pcsc.Establish. When it fails, every module is polled.
 	OpenReaders func() (ReaderSource, error)
+	// Logf logs what the watcher cannot report otherwise (a PC/SC wait
+	// that would not end). It defaults to log.Printf.
+	Logf func(format string, args ...any)
 
 	cards map[slotKey]Token  // what the last look saw
 	seen  map[slotKey]uint16 // PC/SC event count of the card's reader when it was read
@@ -102,6 +106,7 @@ func NewWatcher(modules []*Module, interval time.Duration) *Watcher {
 		interval:    interval,
 		NewTicker:   func(d time.Duration) Ticker { return realTicker{time.NewTicker(d)} },
 		OpenReaders: openPCSC,
+		Logf:        log.Printf,
 		cards:       map[slotKey]Token{},
 		seen:        map[slotKey]uint16{},
 	}
