@@ -216,6 +216,17 @@ func (rw *readerWatch) polled(modules []*Module) []*Module {
 
 // wait returns the channel of the wait in progress, starting one when none
 // is: a blocking SCardGetStatusChange on every reader and PnP.
+//
+// One call holds every reader however many: pcsc-lite's client puts no
+// limit on cReaders but looks each name up in pcscd's table of
+// PCSCLITE_MAX_READERS_CONTEXTS (16, or pcscd's configured count) readers,
+// the PnP pseudo reader apart (src/winscard_clnt.c,
+// SCardGetStatusChange). pcscd attaches no reader beyond its table, so
+// SCardListReaders never lists one the wait would not know: 16 readers and
+// PnP is 17 states, which pcsc-lite accepts. A reader unknown all the same
+// (unplugged between the list and the wait) makes the wait return
+// ErrUnknownReader, and the readers are listed again (refresh tries four
+// times before the watcher falls back to polling).
 func (rw *readerWatch) wait() <-chan waitResult {
 	if rw.waiting != nil {
 		return rw.waiting
