@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -169,9 +170,9 @@ func (f *fakeReaders) GetStatusChange(rs []pcsc.ReaderState, timeout time.Durati
 	}
 	for {
 		f.mu.Lock()
-		if f.failing != nil {
+		if err := f.failing; err != nil {
 			f.mu.Unlock()
-			return f.failing
+			return err
 		}
 		differs := false
 		for i := range rs {
@@ -417,5 +418,90 @@ func TestReaderWatch_CloseLostCancel(t *testing.T) {
 	case <-closed:
 	case <-time.After(waitSlice / 2):
 		t.Fatalf("close still waiting %v after its Cancel was lost (%d Cancel calls)", waitSlice/2, rd.cancelCalls())
+	}
+}
+
+// TestWatcher_ReadersRetry: PC/SC fails (pcscd stopped), the watcher polls
+// every module and tries PC/SC again on its retry clock; once pcscd is
+// back it waits on PC/SC again and stops reading the PC/SC module's card.
+func TestWatcher_ReadersRetry(t *testing.T) {
+	const r = "R 00 00"
+	rd := newFakeReaders(r)
+	rd.set(r, pcsc.Present, 1)
+	piv := &fakeModule{slots: []string{r}, tokens: map[uint]string{0: "A"}}
+	hsm := &fakeModule{slots: []string{"SoftHSM slot ID 0x1"}, tokens: map[uint]string{0: "S"}}
+	mods := []*Module{{path: "/piv.so", ctx: piv, up: true}, {path: "/hsm.so", ctx: hsm, up: true}}
+	for _, m := range mods {
+		m.gen.Store(1)
+	}
+	w := NewWatcher(mods, time.Hour)
+	tick, retry := make(chan time.Time), make(chan time.Time)
+	retrying := make(chan struct{}, 1) // the retry clock was made: PC/SC failed
+	w.NewTicker = func(time.Duration) Ticker { return fakeTicker(tick) }
+	w.NewRetryTicker = func(d time.Duration) Ticker {
+		retrying <- struct{}{}
+		if d != DefaultRetryReaders {
+			t.Errorf("retry every %v, want %v", d, DefaultRetryReaders)
+		}
+		return fakeTicker(retry)
+	}
+	var opens atomic.Int32
+	w.OpenReaders = func() (ReaderSource, error) { opens.Add(1); return rd, nil } // refresh fails while rd fails
+	events := make(chan Event, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx, events); close(done) }()
+	defer func() { cancel(); <-done }()
+	if got := collect(events, 2); got != "inserted:S inserted:A" {
+		t.Fatalf("first look: %s", got)
+	}
+	if !rd.waitIdle() {
+		t.Fatal("Run is not waiting on PC/SC after the first look")
+	}
+
+	base := piv.tokenReads()
+	rd.fail(errors.New("pcscd died"))
+	select {
+	case <-retrying: // made after the look at every module
+	case <-time.After(2 * time.Second):
+		t.Fatal("PC/SC failed and Run does not retry it")
+	}
+	give(t, tick)
+	give(t, tick) // received: the first tick's poll is done
+	if n := piv.tokenReads() - base; n < 2 {
+		t.Errorf("PC/SC down: the PC/SC module was read %d times (the look at the failure, a tick), want 2 or more", n)
+	}
+	give(t, retry)
+	give(t, retry)
+	give(t, tick) // received: both retries are done, PC/SC still failing
+	if n := opens.Load(); n != 3 {
+		t.Errorf("PC/SC opened %d times, want 3 (the start, two retries)", n)
+	}
+
+	rd.fail(nil) // pcscd is back
+	give(t, retry)
+	if !rd.waitIdle() {
+		t.Fatal("Run did not wait on PC/SC again after pcscd came back")
+	}
+	base = piv.tokenReads()
+	give(t, tick)
+	give(t, tick)
+	if n := piv.tokenReads() - base; n != 0 {
+		t.Errorf("PC/SC back: the PC/SC module's token was read %d times on ticks, want 0", n)
+	}
+	piv.put(0, "")
+	rd.set(r, pcsc.Empty, 1)
+	if got := collect(events, 1); got != "removed:A" {
+		t.Errorf("removal after PC/SC came back: %q, want removed:A", got)
+	}
+}
+
+// give sends a tick, failing the test when Run does not take it within 2 s.
+func give(t *testing.T, ch chan time.Time) {
+	t.Helper()
+	select {
+	case ch <- time.Time{}:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Run did not take the tick within 2 s")
 	}
 }
