@@ -315,6 +315,7 @@ func (r *Report) value(name string) (float64, bool) {
 type readerWatch struct {
 	pc     *pcsc.Context
 	reader string
+	done   chan struct{} // closed when nextChange's goroutine returned; nil before the first
 }
 
 // watchReader connects this process to the stack's pcscd. libpcsclite
@@ -346,7 +347,10 @@ func (w *readerWatch) nextChange() <-chan time.Time {
 		return out
 	}
 	rs[0].Current = rs[0].Event &^ pcsc.Changed
+	done := make(chan struct{})
+	w.done = done
 	go func() {
+		defer close(done)
 		deadline := time.Now().Add(10 * time.Second)
 		for time.Now().Before(deadline) {
 			if err := w.pc.GetStatusChange(rs, time.Until(deadline)); err != nil {
@@ -363,7 +367,25 @@ func (w *readerWatch) nextChange() <-chan time.Time {
 	return out
 }
 
+// close ends nextChange's wait and releases the context. pcsc-lite's
+// SCardCancel ends only a SCardGetStatusChange already blocked
+// (src/winscard_clnt.c), so it is called again every 50 ms until the
+// goroutine has returned: releasing the context under a call in progress
+// would free what libpcsclite is still using. The goroutine's own deadline
+// (10 s) bounds the loop.
 func (w *readerWatch) close() {
-	_ = w.pc.Cancel()
+	if w.done != nil {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+	cancel:
+		for {
+			_ = w.pc.Cancel()
+			select {
+			case <-w.done:
+				break cancel
+			case <-tick.C:
+			}
+		}
+	}
 	_ = w.pc.Release()
 }

@@ -6,6 +6,7 @@ package card
 import (
 	"errors"
 	"fmt"
+	"log"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,15 +152,29 @@ func loadFailed(path string, why error) error {
 	return protocol.Wrap(protocol.CodeModuleLoadFailed, fmt.Errorf("pkcs11 module %s: %w", path, why))
 }
 
+// initNull and logf are initializeNull and log.Printf; tests replace them.
+var (
+	initNull = initializeNull
+	logf     = log.Printf
+)
+
 // initialize calls C_Initialize with OS locking, falling back to no
 // locking (and serialised calls) when the module answers CKR_CANT_LOCK;
-// an unlocked module (OpenSC) gets C_Initialize(NULL_PTR). The caller
-// holds mu for writing or owns m exclusively.
+// an unlocked module (OpenSC) gets C_Initialize(NULL_PTR), or, when that
+// fails, the locked initialisation with a warning (and stays locked). The
+// caller holds mu for writing or owns m exclusively.
 func (m *Module) initialize() error {
 	var err error
 	if m.unlocked {
-		err = initializeNull(m.path)
-	} else {
+		err = initNull(m.path)
+		if err != nil && rvOf(err) != pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED {
+			// Better a module with its own locks (and the wedge they risk)
+			// than none.
+			logf("card: pkcs11 module %s: initialising without locks failed (%v): initialising it with locks instead", m.path, err)
+			m.unlocked, m.noLock = false, false
+		}
+	}
+	if !m.unlocked {
 		err = m.ctx.Initialize()
 		if rvOf(err) == pkcs11.CKR_CANT_LOCK {
 			m.noLock = true

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/openidentityagent/oia/host/card/pcsc"
@@ -99,7 +100,24 @@ type readerWatch struct {
 	states  map[string]pcsc.State // last known state, by reader (and PnP)
 	driven  map[*Module]map[uint]string
 	waiting chan waitResult // the wait in progress, or nil
+	done    chan struct{}   // closed when the wait's goroutine has returned
+	stop    atomic.Bool     // set by close: the wait's goroutine ends at its next slice
+	logf    func(format string, args ...any)
 }
+
+// The bounds of a wait and of its end. pcsc-lite's SCardCancel ends only a
+// SCardGetStatusChange already blocked in pcscd; one issued before the
+// waiting goroutine enters the call does nothing (pcsc-lite's
+// src/winscard_clnt.c, SCardCancel returns at once when the context is not
+// "cancellable"). So a wait is made of finite slices that check a stop
+// flag, and close cancels again every cancelEvery until the goroutine has
+// returned. A slice sends the card nothing: SCardGetStatusChange only asks
+// pcscd, whatever its timeout.
+var (
+	waitSlice   = 2 * time.Second
+	cancelEvery = 50 * time.Millisecond
+	closeWithin = 10 * time.Second
+)
 
 type waitResult struct {
 	rs  []pcsc.ReaderState
@@ -116,7 +134,7 @@ func (w *Watcher) openReaders() *readerWatch {
 	if err != nil || src == nil {
 		return nil
 	}
-	rw := &readerWatch{src: src, states: map[string]pcsc.State{}, driven: map[*Module]map[uint]string{}}
+	rw := &readerWatch{src: src, states: map[string]pcsc.State{}, driven: map[*Module]map[uint]string{}, logf: w.Logf}
 	if err := rw.refresh(); err != nil {
 		_ = src.Release()
 		return nil
@@ -198,6 +216,17 @@ func (rw *readerWatch) polled(modules []*Module) []*Module {
 
 // wait returns the channel of the wait in progress, starting one when none
 // is: a blocking SCardGetStatusChange on every reader and PnP.
+//
+// One call holds every reader however many: pcsc-lite's client puts no
+// limit on cReaders but looks each name up in pcscd's table of
+// PCSCLITE_MAX_READERS_CONTEXTS (16, or pcscd's configured count) readers,
+// the PnP pseudo reader apart (src/winscard_clnt.c,
+// SCardGetStatusChange). pcscd attaches no reader beyond its table, so
+// SCardListReaders never lists one the wait would not know: 16 readers and
+// PnP is 17 states, which pcsc-lite accepts. A reader unknown all the same
+// (unplugged between the list and the wait) makes the wait return
+// ErrUnknownReader, and the readers are listed again (refresh tries four
+// times before the watcher falls back to polling).
 func (rw *readerWatch) wait() <-chan waitResult {
 	if rw.waiting != nil {
 		return rw.waiting
@@ -207,10 +236,18 @@ func (rw *readerWatch) wait() <-chan waitResult {
 		rs = append(rs, pcsc.ReaderState{Reader: r, Current: rw.states[r]})
 	}
 	ch := make(chan waitResult, 1)
-	rw.waiting = ch
+	done := make(chan struct{})
+	rw.waiting, rw.done = ch, done
 	go func() {
-		err := rw.src.GetStatusChange(rs, -1)
-		ch <- waitResult{rs, err}
+		defer close(done)
+		for {
+			err := rw.src.GetStatusChange(rs, waitSlice)
+			if errors.Is(err, pcsc.ErrTimeout) && !rw.stop.Load() {
+				continue // no change in this slice: wait on
+			}
+			ch <- waitResult{rs, err}
+			return
+		}
 	}()
 	return ch
 }
@@ -339,12 +376,38 @@ func (rw *readerWatch) recordSeen(w *Watcher, mods []*Module) {
 	}
 }
 
-// close ends the wait in progress and releases PC/SC.
+// close ends the wait in progress and releases PC/SC. It cancels the wait
+// until its goroutine has returned (a Cancel issued before the goroutine
+// entered SCardGetStatusChange is lost); if the goroutine is still in
+// PC/SC after closeWithin, close logs it and leaves the context
+// unreleased rather than free it under the call.
 func (rw *readerWatch) close() {
 	if rw.waiting != nil {
-		_ = rw.src.Cancel()
-		<-rw.waiting
-		rw.waiting = nil
+		rw.stop.Store(true)
+		if !cancelUntil(rw.src, rw.done, cancelEvery, closeWithin) {
+			rw.logf("card: the PC/SC wait did not end within %v of SCardCancel: leaving its context open; is pcscd stuck? see 'oia doctor'", closeWithin)
+			return
+		}
+		rw.waiting, rw.done = nil, nil
 	}
 	_ = rw.src.Release()
+}
+
+// cancelUntil calls src.Cancel every every until done is closed, for at
+// most within; it reports whether done was closed.
+func cancelUntil(src interface{ Cancel() error }, done <-chan struct{}, every, within time.Duration) bool {
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		_ = src.Cancel()
+		select {
+		case <-done:
+			return true
+		case <-deadline.C:
+			return false
+		case <-tick.C:
+		}
+	}
 }

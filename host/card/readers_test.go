@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -118,17 +119,25 @@ func (f *fakeModule) tokenReads() int {
 	return f.reads
 }
 
-// fakeReaders is a PC/SC service whose readers' states the test sets.
+// fakeReaders is a PC/SC service whose readers' states the test sets. Its
+// Cancel behaves as pcsc-lite's: it ends only a wait already blocked, and
+// does nothing otherwise (pcsc-lite's src/winscard_clnt.c, SCardCancel).
 type fakeReaders struct {
 	mu      sync.Mutex
 	states  map[string]pcsc.State
+	gen     int           // incremented at every change of states
 	moved   chan struct{} // closed and replaced at every set
-	cancel  chan struct{}
+	cancel  chan struct{} // closed and replaced by a Cancel during a wait
+	blocked int           // waits blocked now
+	idleGen int           // gen a wait last blocked at
+	wake    chan struct{} // closed and replaced when a wait blocks
+	gate    chan struct{} // when not nil, a wait with a timeout waits for it before it starts
+	cancels int           // Cancel calls
 	failing error
 }
 
 func newFakeReaders(readers ...string) *fakeReaders {
-	f := &fakeReaders{states: map[string]pcsc.State{}, moved: make(chan struct{}), cancel: make(chan struct{}, 1)}
+	f := &fakeReaders{states: map[string]pcsc.State{}, moved: make(chan struct{}), cancel: make(chan struct{}), wake: make(chan struct{}), idleGen: -1}
 	for _, r := range readers {
 		f.states[r] = pcsc.Empty
 	}
@@ -149,36 +158,89 @@ func (f *fakeReaders) Readers() ([]string, error) {
 }
 
 func (f *fakeReaders) GetStatusChange(rs []pcsc.ReaderState, timeout time.Duration) error {
+	f.mu.Lock()
+	gate := f.gate
+	f.mu.Unlock()
+	if gate != nil && timeout != 0 {
+		<-gate // the goroutine has not entered the call yet
+	}
+	var expire <-chan time.Time
+	if timeout > 0 {
+		expire = time.After(timeout)
+	}
 	for {
 		f.mu.Lock()
-		if f.failing != nil {
+		if err := f.failing; err != nil {
 			f.mu.Unlock()
-			return f.failing
+			return err
 		}
 		differs := false
 		for i := range rs {
 			rs[i].Event = f.states[rs[i].Reader]
 			differs = differs || rs[i].Event != rs[i].Current
 		}
-		moved := f.moved
-		f.mu.Unlock()
 		if differs || timeout == 0 {
+			f.mu.Unlock()
 			return nil
 		}
+		moved, cancel := f.moved, f.cancel
+		f.blocked++
+		f.idleGen = f.gen
+		close(f.wake)
+		f.wake = make(chan struct{})
+		f.mu.Unlock()
+		var err error
 		select {
 		case <-moved:
-		case <-f.cancel:
-			return pcsc.ErrCanceled
+		case <-cancel:
+			err = pcsc.ErrCanceled
+		case <-expire:
+			err = pcsc.ErrTimeout
+		}
+		f.mu.Lock()
+		f.blocked--
+		f.mu.Unlock()
+		if err != nil {
+			return err
 		}
 	}
 }
 
 func (f *fakeReaders) Cancel() error {
-	select {
-	case f.cancel <- struct{}{}:
-	default:
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cancels++
+	if f.blocked > 0 {
+		close(f.cancel)
+		f.cancel = make(chan struct{})
 	}
 	return nil
+}
+
+// waitIdle waits until a wait is blocked on the readers' latest states
+// (the watcher has handled every change), for at most 2 s.
+func (f *fakeReaders) waitIdle() bool {
+	timeout := time.After(2 * time.Second)
+	for {
+		f.mu.Lock()
+		idle := f.blocked > 0 && f.idleGen == f.gen
+		wake := f.wake
+		f.mu.Unlock()
+		if idle {
+			return true
+		}
+		select {
+		case <-wake:
+		case <-timeout:
+			return false
+		}
+	}
+}
+
+func (f *fakeReaders) cancelCalls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cancels
 }
 
 func (f *fakeReaders) Release() error { return nil }
@@ -190,6 +252,7 @@ func (f *fakeReaders) set(reader string, flags pcsc.State, events uint16) {
 	defer f.mu.Unlock()
 	old := f.states[reader]
 	f.states[reader] = flags | pcsc.State(old.Events()+events)<<16
+	f.gen++
 	close(f.moved)
 	f.moved = make(chan struct{})
 }
@@ -200,6 +263,7 @@ func (f *fakeReaders) attach(reader string, st pcsc.State) {
 	defer f.mu.Unlock()
 	f.states[reader] = st
 	f.states[pcsc.PnP] += 1 << 16
+	f.gen++
 	close(f.moved)
 	f.moved = make(chan struct{})
 }
@@ -208,6 +272,7 @@ func (f *fakeReaders) fail(err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.failing = err
+	f.gen++
 	close(f.moved)
 	f.moved = make(chan struct{})
 }
@@ -246,7 +311,7 @@ func TestWatcher_Readers(t *testing.T) {
 		{"unreadable until another process lets go", func(rd *fakeReaders, m *fakeModule, tick chan time.Time) {
 			m.put(0, "")
 			rd.set(r, pcsc.Present|pcsc.Exclusive, 2) // back, but held exclusively: no token
-			time.Sleep(100 * time.Millisecond)
+			rd.waitIdle()                             // handled: the two changes must not merge
 			m.put(0, "B")
 			rd.set(r, pcsc.Present, 0) // let go: flags only
 		}, "removed:A inserted:B", 1, "a card in a reader with no token read from it is tried again when the flags change"},
@@ -282,13 +347,17 @@ func TestWatcher_Readers(t *testing.T) {
 			if got := collect(events, 2); got != "inserted:S inserted:A" {
 				t.Fatalf("first look: %s", got)
 			}
-			time.Sleep(50 * time.Millisecond) // Run is waiting on PC/SC
+			if !rd.waitIdle() {
+				t.Fatal("Run is not waiting on PC/SC after the first look")
+			}
 			base, hsmBase := piv.tokenReads(), hsm.tokenReads()
 			tc.do(rd, piv, tick)
 			got := collect(events, len(strings.Fields(tc.want)))
-			time.Sleep(50 * time.Millisecond)
+			if tc.name != "PC/SC fails" && !rd.waitIdle() {
+				t.Error("Run did not wait on PC/SC again after the change")
+			}
 			cancel()
-			<-done
+			<-done // every tick received is handled before Run returns
 			if got != tc.want {
 				t.Errorf("events %q, want %q (%s)", got, tc.want, tc.why)
 			}
@@ -320,4 +389,119 @@ func collect(events <-chan Event, n int) string {
 	case <-time.After(100 * time.Millisecond):
 	}
 	return strings.Join(out, " ")
+}
+
+// TestReaderWatch_CloseLostCancel reproduces a Cancel issued before the
+// waiting goroutine entered SCardGetStatusChange, which pcsc-lite drops:
+// close must cancel again rather than wait for a reader event that may
+// never come, and return well before a slice of the wait ends.
+func TestReaderWatch_CloseLostCancel(t *testing.T) {
+	const r = "R 00 00"
+	rd := newFakeReaders(r)
+	rd.gate = make(chan struct{})
+	w := NewWatcher(nil, time.Hour)
+	w.OpenReaders = func() (ReaderSource, error) { return rd, nil }
+	rw := w.openReaders()
+	if rw == nil {
+		t.Fatal("openReaders failed on the fake")
+	}
+	rw.wait() // its goroutine waits at the gate, not yet in the call
+	closed := make(chan struct{})
+	go func() { rw.close(); close(closed) }()
+	for deadline := time.Now().Add(2 * time.Second); rd.cancelCalls() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("close never called Cancel")
+		}
+	}
+	close(rd.gate) // the goroutine enters the call after the first Cancel
+	select {
+	case <-closed:
+	case <-time.After(waitSlice / 2):
+		t.Fatalf("close still waiting %v after its Cancel was lost (%d Cancel calls)", waitSlice/2, rd.cancelCalls())
+	}
+}
+
+// TestWatcher_ReadersRetry: PC/SC fails (pcscd stopped), the watcher polls
+// every module and tries PC/SC again on its retry clock; once pcscd is
+// back it waits on PC/SC again and stops reading the PC/SC module's card.
+func TestWatcher_ReadersRetry(t *testing.T) {
+	const r = "R 00 00"
+	rd := newFakeReaders(r)
+	rd.set(r, pcsc.Present, 1)
+	piv := &fakeModule{slots: []string{r}, tokens: map[uint]string{0: "A"}}
+	hsm := &fakeModule{slots: []string{"SoftHSM slot ID 0x1"}, tokens: map[uint]string{0: "S"}}
+	mods := []*Module{{path: "/piv.so", ctx: piv, up: true}, {path: "/hsm.so", ctx: hsm, up: true}}
+	for _, m := range mods {
+		m.gen.Store(1)
+	}
+	w := NewWatcher(mods, time.Hour)
+	tick, retry := make(chan time.Time), make(chan time.Time)
+	retrying := make(chan struct{}, 1) // the retry clock was made: PC/SC failed
+	w.NewTicker = func(time.Duration) Ticker { return fakeTicker(tick) }
+	w.NewRetryTicker = func(d time.Duration) Ticker {
+		retrying <- struct{}{}
+		if d != DefaultRetryReaders {
+			t.Errorf("retry every %v, want %v", d, DefaultRetryReaders)
+		}
+		return fakeTicker(retry)
+	}
+	var opens atomic.Int32
+	w.OpenReaders = func() (ReaderSource, error) { opens.Add(1); return rd, nil } // refresh fails while rd fails
+	events := make(chan Event, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx, events); close(done) }()
+	defer func() { cancel(); <-done }()
+	if got := collect(events, 2); got != "inserted:S inserted:A" {
+		t.Fatalf("first look: %s", got)
+	}
+	if !rd.waitIdle() {
+		t.Fatal("Run is not waiting on PC/SC after the first look")
+	}
+
+	base := piv.tokenReads()
+	rd.fail(errors.New("pcscd died"))
+	select {
+	case <-retrying: // made after the look at every module
+	case <-time.After(2 * time.Second):
+		t.Fatal("PC/SC failed and Run does not retry it")
+	}
+	give(t, tick)
+	give(t, tick) // received: the first tick's poll is done
+	if n := piv.tokenReads() - base; n < 2 {
+		t.Errorf("PC/SC down: the PC/SC module was read %d times (the look at the failure, a tick), want 2 or more", n)
+	}
+	give(t, retry)
+	give(t, retry)
+	give(t, tick) // received: both retries are done, PC/SC still failing
+	if n := opens.Load(); n != 3 {
+		t.Errorf("PC/SC opened %d times, want 3 (the start, two retries)", n)
+	}
+
+	rd.fail(nil) // pcscd is back
+	give(t, retry)
+	if !rd.waitIdle() {
+		t.Fatal("Run did not wait on PC/SC again after pcscd came back")
+	}
+	base = piv.tokenReads()
+	give(t, tick)
+	give(t, tick)
+	if n := piv.tokenReads() - base; n != 0 {
+		t.Errorf("PC/SC back: the PC/SC module's token was read %d times on ticks, want 0", n)
+	}
+	piv.put(0, "")
+	rd.set(r, pcsc.Empty, 1)
+	if got := collect(events, 1); got != "removed:A" {
+		t.Errorf("removal after PC/SC came back: %q, want removed:A", got)
+	}
+}
+
+// give sends a tick, failing the test when Run does not take it within 2 s.
+func give(t *testing.T, ch chan time.Time) {
+	t.Helper()
+	select {
+	case ch <- time.Time{}:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Run did not take the tick within 2 s")
+	}
 }

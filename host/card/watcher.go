@@ -6,9 +6,14 @@ package card
 import (
 	"context"
 	"fmt"
+	"log"
 	"sort"
 	"time"
 )
+
+// DefaultRetryReaders is how often, by default, a [Watcher] whose PC/SC
+// failed (pcscd stopped or restarted) tries to connect to it again.
+const DefaultRetryReaders = 30 * time.Second
 
 // DefaultInterval is how often a [Watcher] polls, by default, the modules
 // that PC/SC cannot watch.
@@ -80,6 +85,15 @@ type Watcher struct {
 	// OpenReaders connects Run to PC/SC; tests replace it. It defaults to
 	// pcsc.Establish. When it fails, every module is polled.
 	OpenReaders func() (ReaderSource, error)
+	// RetryReaders is how often Run tries PC/SC again while it polls
+	// because PC/SC failed or was not there (DefaultRetryReaders), on a
+	// clock from NewRetryTicker (a time.Ticker by default; tests replace
+	// it).
+	RetryReaders   time.Duration
+	NewRetryTicker func(time.Duration) Ticker
+	// Logf logs what the watcher cannot report otherwise (a PC/SC wait
+	// that would not end). It defaults to log.Printf.
+	Logf func(format string, args ...any)
 
 	cards map[slotKey]Token  // what the last look saw
 	seen  map[slotKey]uint16 // PC/SC event count of the card's reader when it was read
@@ -98,12 +112,15 @@ func NewWatcher(modules []*Module, interval time.Duration) *Watcher {
 		interval = DefaultInterval
 	}
 	return &Watcher{
-		modules:     modules,
-		interval:    interval,
-		NewTicker:   func(d time.Duration) Ticker { return realTicker{time.NewTicker(d)} },
-		OpenReaders: openPCSC,
-		cards:       map[slotKey]Token{},
-		seen:        map[slotKey]uint16{},
+		modules:        modules,
+		interval:       interval,
+		NewTicker:      func(d time.Duration) Ticker { return realTicker{time.NewTicker(d)} },
+		OpenReaders:    openPCSC,
+		RetryReaders:   DefaultRetryReaders,
+		NewRetryTicker: func(d time.Duration) Ticker { return realTicker{time.NewTicker(d)} },
+		Logf:           log.Printf,
+		cards:          map[slotKey]Token{},
+		seen:           map[slotKey]uint16{},
 	}
 }
 
@@ -125,8 +142,28 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Event) {
 	// The readers' states are read before the first look, so that a
 	// change during it wakes the first wait.
 	rw := w.openReaders()
-	if rw != nil {
-		defer rw.close()
+	defer func() {
+		if rw != nil {
+			rw.close()
+		}
+	}()
+	// While there is no PC/SC, every module is polled and PC/SC is tried
+	// again every RetryReaders (pcscd restarted, or socket-activated
+	// late), so that the agent does not send cards commands for the rest
+	// of its life.
+	var retry Ticker
+	retryLater := func() {
+		if retry == nil && w.OpenReaders != nil && w.NewRetryTicker != nil && w.RetryReaders > 0 {
+			retry = w.NewRetryTicker(w.RetryReaders)
+		}
+	}
+	defer func() {
+		if retry != nil {
+			retry.Stop()
+		}
+	}()
+	if rw == nil {
+		retryLater()
 	}
 	if !send(w.Poll()) {
 		return
@@ -142,6 +179,10 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Event) {
 		if rw != nil {
 			wake = rw.wait()
 		}
+		var again <-chan time.Time
+		if retry != nil {
+			again = retry.Chan()
+		}
 		select {
 		case <-t.Chan():
 			if !send(w.update(rw.polled(w.modules), nil, nil)) {
@@ -149,11 +190,26 @@ func (w *Watcher) Run(ctx context.Context, out chan<- Event) {
 			}
 		case r := <-wake:
 			evs, ok := rw.changed(w, r)
-			if !ok { // PC/SC failed: poll every module from now on
+			if !ok { // PC/SC failed: poll every module until it is back
 				rw.close()
 				rw = nil
 				evs = w.Poll()
+				retryLater()
 			}
+			if !send(evs) {
+				return
+			}
+		case <-again:
+			if rw = w.openReaders(); rw == nil {
+				continue // still none
+			}
+			retry.Stop()
+			retry = nil
+			// As at the start: the states first, then a look at every
+			// module, then which of them PC/SC watches.
+			evs := w.Poll()
+			rw.classify(w)
+			rw.recordSeen(w, w.modules)
 			if !send(evs) {
 				return
 			}

@@ -91,14 +91,15 @@ func (e *Error) Error() string {
 
 // The return codes the package maps (pcsc-lite PCSC/pcsclite.h).
 const (
-	codeSuccess          = 0x00000000
-	codeCanceled         = 0x80100002
-	codeUnknownReader    = 0x80100009
-	codeTimeout          = 0x8010000A
-	codeNoService        = 0x8010001D
-	codeServiceStopped   = 0x8010001E
-	codeNoReaders        = 0x8010002E
-	codeReaderUnavailble = 0x80100017
+	codeSuccess            = 0x00000000
+	codeCanceled           = 0x80100002
+	codeUnknownReader      = 0x80100009
+	codeTimeout            = 0x8010000A
+	codeNoService          = 0x8010001D
+	codeServiceStopped     = 0x8010001E
+	codeNoReaders          = 0x8010002E
+	codeInsufficientBuffer = 0x80100008
+	codeReaderUnavailable  = 0x80100017
 )
 
 // errorOf maps a PC/SC return code of op to this package's errors.
@@ -110,7 +111,7 @@ func errorOf(op string, code uint32) error {
 		return ErrCanceled
 	case codeTimeout:
 		return ErrTimeout
-	case codeUnknownReader, codeReaderUnavailble:
+	case codeUnknownReader, codeReaderUnavailable:
 		return ErrUnknownReader
 	case codeNoService, codeServiceStopped:
 		return fmt.Errorf("%w: %s: pcscd is not running (or stopped): start it, or its socket activation", ErrUnavailable, op)

@@ -74,6 +74,11 @@ import (
 
 // libraries are the names tried, in order: the runtime library of every
 // distribution, then the development link.
+// maxReadersLen bounds the reader list accepted from the library: pcscd
+// serves at most PCSCLITE_MAX_READERS_CONTEXTS (16) readers of at most
+// MAX_READERNAME (128) bytes, so a longer list is not pcsc-lite's.
+const maxReadersLen = 1 << 16
+
 var libraries = []string{"libpcsclite.so.1", "libpcsclite.so"}
 
 var loaded = sync.OnceValue(func() error {
@@ -88,8 +93,12 @@ var loaded = sync.OnceValue(func() error {
 	return fmt.Errorf("%w: libpcsclite.so.1 cannot be loaded: install pcsc-lite (Debian: libpcsclite1 pcscd)", ErrUnavailable)
 })
 
-// Context is a PC/SC resource manager context. Its methods may be called
-// from several goroutines; [Context.Cancel] ends a wait in progress.
+// Context is a PC/SC resource manager context. pcsc-lite serialises the
+// calls on one context (src/winscard_clnt.c takes the context's lock), so
+// its methods must be called from one goroutine at a time; only
+// [Context.Cancel] may be called alongside a [Context.GetStatusChange]
+// in progress, which it ends. A Cancel made while no wait is blocked does
+// nothing: pcsc-lite does not remember it for the next wait.
 type Context struct {
 	h C.oia_SCARDCONTEXT
 }
@@ -118,20 +127,29 @@ func (c *Context) Readers() ([]string, error) {
 		if err := errorOf("SCardListReaders", rv); err != nil {
 			return nil, err
 		}
+		if n == 0 { // success with no list: no reader
+			return nil, nil
+		}
+		if n > maxReadersLen {
+			return nil, fmt.Errorf("pcsc: SCardListReaders: a list of %d bytes (more than %d): is pcscd sane? see 'oia doctor'", n, maxReadersLen)
+		}
 		buf := make([]byte, n)
 		rv = uint32(C.oia_list(c.h, (*C.char)(unsafe.Pointer(&buf[0])), &n))
 		if rv == codeNoReaders {
 			return nil, nil
 		}
-		if rv == 0x80100008 { // SCARD_E_INSUFFICIENT_BUFFER
+		if rv == codeInsufficientBuffer {
 			continue
 		}
 		if err := errorOf("SCardListReaders", rv); err != nil {
 			return nil, err
 		}
+		if int(n) > len(buf) { // a library that wrote past the buffer it was given would have said so
+			continue
+		}
 		return splitMulti(buf[:n]), nil
 	}
-	return nil, &Error{Op: "SCardListReaders", Code: 0x80100008}
+	return nil, &Error{Op: "SCardListReaders", Code: codeInsufficientBuffer}
 }
 
 // GetStatusChange waits until one of rs's readers is in a state other than
@@ -171,6 +189,9 @@ func (c *Context) GetStatusChange(rs []ReaderState, timeout time.Duration) error
 }
 
 // Cancel ends a GetStatusChange in progress on c, from another goroutine.
+// It does nothing when no wait is blocked in pcscd yet (pcsc-lite's
+// SCardCancel), so a caller that must end a wait calls it until the wait
+// has returned.
 func (c *Context) Cancel() error {
 	return errorOf("SCardCancel", uint32(C.oia_cancel(c.h)))
 }
