@@ -4,14 +4,17 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/openidentityagent/oia/host/config"
 )
 
 // sysPath is what checkSystemTarget needs to know of one path, read
-// without following it (sysdir_windows.go, sysdir_other.go).
+// without following it (osFS.stat).
 type sysPath struct {
 	exists bool
 	// link is a symbolic link, a junction or another reparse point: it
@@ -35,6 +38,28 @@ type sysFS interface {
 
 // osFS is the machine's file system.
 type osFS struct{}
+
+// stat reads path with os.Lstat: a symbolic link, an irregular file (a
+// device, a socket; Go may report a junction so) or a path the OS marks
+// as a reparse point (reparsePoint, per OS) is reported as a link, never
+// followed.
+func (osFS) stat(path string) (sysPath, error) {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return sysPath{}, nil
+	}
+	if err != nil {
+		return sysPath{}, err
+	}
+	m := fi.Mode()
+	p := sysPath{exists: true, link: m&(fs.ModeSymlink|fs.ModeIrregular) != 0, dir: m.IsDir(), regular: m.IsRegular()}
+	if !p.link {
+		if p.link, err = reparsePoint(path); err != nil {
+			return sysPath{}, err
+		}
+	}
+	return p, nil
+}
 
 // adminOnly applies config.AdminOnly, the rule the host applies when it
 // reads the system file. It also accepts the account running oia

@@ -5,22 +5,6 @@
 
 package main
 
-import (
-	"errors"
-	"io/fs"
-	"os"
-)
-
-// stat reads path with os.Lstat: a symbolic link or an irregular file
-// (a device, a socket) is reported as a link, never followed.
-func (osFS) stat(path string) (sysPath, error) {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return sysPath{}, nil
-	}
-	if err != nil {
-		return sysPath{}, err
-	}
-	m := fi.Mode()
-	return sysPath{exists: true, link: m&(fs.ModeSymlink|fs.ModeIrregular) != 0, dir: m.IsDir(), regular: m.IsRegular()}, nil
-}
+// reparsePoint: only Windows has reparse points beyond what os.Lstat
+// reports as a symbolic link.
+func reparsePoint(string) (bool, error) { return false, nil }

@@ -5,37 +5,18 @@
 
 package main
 
-import (
-	"errors"
-	"io/fs"
-	"os"
+import "golang.org/x/sys/windows"
 
-	"golang.org/x/sys/windows"
-)
-
-// stat reads path with os.Lstat and its attributes: a symbolic link, a
-// junction (which Go may report as ModeIrregular) or any path with
-// FILE_ATTRIBUTE_REPARSE_POINT is reported as a link, never followed.
-func (osFS) stat(path string) (sysPath, error) {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return sysPath{}, nil
-	}
-	if err != nil {
-		return sysPath{}, err
-	}
-	m := fi.Mode()
-	p := sysPath{exists: true, link: m&(fs.ModeSymlink|fs.ModeIrregular) != 0, dir: m.IsDir(), regular: m.IsRegular()}
+// reparsePoint reports FILE_ATTRIBUTE_REPARSE_POINT on path: a junction or
+// another reparse point that os.Lstat may report as a plain folder.
+func reparsePoint(path string) (bool, error) {
 	name, err := windows.UTF16PtrFromString(path)
 	if err != nil {
-		return sysPath{}, err
+		return false, err
 	}
 	attrs, err := windows.GetFileAttributes(name)
 	if err != nil {
-		return sysPath{}, err
+		return false, err
 	}
-	if attrs&windows.FILE_ATTRIBUTE_REPARSE_POINT != 0 {
-		p.link = true
-	}
-	return p, nil
+	return attrs&windows.FILE_ATTRIBUTE_REPARSE_POINT != 0, nil
 }
