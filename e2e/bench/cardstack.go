@@ -367,25 +367,16 @@ func (w *readerWatch) nextChange() <-chan time.Time {
 	return out
 }
 
-// close ends nextChange's wait and releases the context. pcsc-lite's
-// SCardCancel ends only a SCardGetStatusChange already blocked
-// (src/winscard_clnt.c), so it is called again every 50 ms until the
-// goroutine has returned: releasing the context under a call in progress
-// would free what libpcsclite is still using. The goroutine's own deadline
-// (10 s) bounds the loop.
+// close ends nextChange's wait (pcsc.CancelUntil) and releases the
+// context once the wait has returned. The goroutine's own deadline (10 s)
+// ends the wait well within closeWithin; should it not, the context is
+// left open rather than released under the call.
 func (w *readerWatch) close() {
-	if w.done != nil {
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-	cancel:
-		for {
-			_ = w.pc.Cancel()
-			select {
-			case <-w.done:
-				break cancel
-			case <-tick.C:
-			}
-		}
+	if w.done != nil && !pcsc.CancelUntil(w.pc, w.done, 50*time.Millisecond, closeWithin) {
+		return
 	}
 	_ = w.pc.Release()
 }
+
+// closeWithin bounds close's wait for nextChange's goroutine.
+const closeWithin = time.Minute

@@ -384,30 +384,11 @@ func (rw *readerWatch) recordSeen(w *Watcher, mods []*Module) {
 func (rw *readerWatch) close() {
 	if rw.waiting != nil {
 		rw.stop.Store(true)
-		if !cancelUntil(rw.src, rw.done, cancelEvery, closeWithin) {
+		if !pcsc.CancelUntil(rw.src, rw.done, cancelEvery, closeWithin) {
 			rw.logf("card: the PC/SC wait did not end within %v of SCardCancel: leaving its context open; is pcscd stuck? see 'oia doctor'", closeWithin)
 			return
 		}
 		rw.waiting, rw.done = nil, nil
 	}
 	_ = rw.src.Release()
-}
-
-// cancelUntil calls src.Cancel every every until done is closed, for at
-// most within; it reports whether done was closed.
-func cancelUntil(src interface{ Cancel() error }, done <-chan struct{}, every, within time.Duration) bool {
-	deadline := time.NewTimer(within)
-	defer deadline.Stop()
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		_ = src.Cancel()
-		select {
-		case <-done:
-			return true
-		case <-deadline.C:
-			return false
-		case <-tick.C:
-		}
-	}
 }
