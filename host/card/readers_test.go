@@ -328,15 +328,7 @@ func TestWatcher_Readers(t *testing.T) {
 		}, "removed:A", 0, "the watcher falls back to polling every module, and the look finds the slot empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rd := newFakeReaders(r)
-			rd.set(r, pcsc.Present, 1)
-			piv := &fakeModule{slots: []string{r}, tokens: map[uint]string{0: "A"}}
-			hsm := &fakeModule{slots: []string{"SoftHSM slot ID 0x1"}, tokens: map[uint]string{0: "S"}}
-			mods := []*Module{{path: "/piv.so", ctx: piv, up: true}, {path: "/hsm.so", ctx: hsm, up: true}}
-			for _, m := range mods {
-				m.gen.Store(1)
-			}
-			w := NewWatcher(mods, time.Hour)
+			rd, piv, hsm, w := newReaderWatcher(r)
 			tick := make(chan time.Time)
 			w.NewTicker = func(time.Duration) Ticker { return fakeTicker(tick) }
 			w.OpenReaders = func() (ReaderSource, error) { return rd, nil }
@@ -421,20 +413,27 @@ func TestReaderWatch_CloseLostCancel(t *testing.T) {
 	}
 }
 
+// newReaderWatcher is a watcher over two modules: piv, whose one slot is
+// PC/SC reader r with card A in it (rd, the fake PC/SC), and hsm, a
+// SoftHSM-like module that names no reader (card S), which is polled.
+func newReaderWatcher(r string) (rd *fakeReaders, piv, hsm *fakeModule, w *Watcher) {
+	rd = newFakeReaders(r)
+	rd.set(r, pcsc.Present, 1)
+	piv = &fakeModule{slots: []string{r}, tokens: map[uint]string{0: "A"}}
+	hsm = &fakeModule{slots: []string{"SoftHSM slot ID 0x1"}, tokens: map[uint]string{0: "S"}}
+	mods := []*Module{{path: "/piv.so", ctx: piv, up: true}, {path: "/hsm.so", ctx: hsm, up: true}}
+	for _, m := range mods {
+		m.gen.Store(1)
+	}
+	return rd, piv, hsm, NewWatcher(mods, time.Hour)
+}
+
 // TestWatcher_ReadersRetry: PC/SC fails (pcscd stopped), the watcher polls
 // every module and tries PC/SC again on its retry clock; once pcscd is
 // back it waits on PC/SC again and stops reading the PC/SC module's card.
 func TestWatcher_ReadersRetry(t *testing.T) {
 	const r = "R 00 00"
-	rd := newFakeReaders(r)
-	rd.set(r, pcsc.Present, 1)
-	piv := &fakeModule{slots: []string{r}, tokens: map[uint]string{0: "A"}}
-	hsm := &fakeModule{slots: []string{"SoftHSM slot ID 0x1"}, tokens: map[uint]string{0: "S"}}
-	mods := []*Module{{path: "/piv.so", ctx: piv, up: true}, {path: "/hsm.so", ctx: hsm, up: true}}
-	for _, m := range mods {
-		m.gen.Store(1)
-	}
-	w := NewWatcher(mods, time.Hour)
+	rd, piv, _, w := newReaderWatcher(r)
 	tick, retry := make(chan time.Time), make(chan time.Time)
 	retrying := make(chan struct{}, 1) // the retry clock was made: PC/SC failed
 	w.NewTicker = func(time.Duration) Ticker { return fakeTicker(tick) }
